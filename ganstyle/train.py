@@ -1,0 +1,245 @@
+"""The training loop under Hugging Face Accelerate: one CPU, one GPU, or many processes.
+
+    ganstyle train --data ROOT --out RUN_DIR --model both --resolution 64 --steps 20000
+    accelerate launch --num_processes 2 -m ganstyle train ...
+
+RUN_DIR gets `checkpoints/` (resumable state), `export/` (the inference folder, rewritten
+at every checkpoint), `samples/` (grids of fixed seeds) and `logs/` (CSV, TensorBoard).
+Only the main process writes; every process ends with the same weights.
+"""
+
+import csv
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import broadcast_object_list
+from torchvision.utils import save_image
+from tqdm.auto import tqdm
+
+from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .data import ImageBank
+from .export import save_export
+from .modeling import CheckpointError
+from .tasks import TASKS, min_styles
+
+MODEL_CHOICES = ("generator", "translator", "both")
+
+
+@dataclass
+class TrainSettings:
+    """Everything that defines a run; saved in each checkpoint and checked on resume."""
+
+    data: str
+    out: str
+    model: str = "both"
+    resolution: int = 64
+    split: str = "all"
+    steps: int = 10000
+    batch_size: int = 16
+    grad_accum: int = 1
+    mixed_precision: str = "no"
+    seed: Optional[int] = None
+    resume: bool = False
+    checkpoint_every: int = 500
+    sample_every: int = 500
+    log_every: int = 10
+    keep_checkpoints: int = 3
+    augment: bool = True
+    lr_generator: float = 0.002
+    lr_translator: float = 2e-4
+    generator_r1_gamma: float = 0.1
+    translator_r1_gamma: float = 1.0
+    r1_interval: int = 4
+    mixing_prob: float = 0.9
+    ema_kimg: float = 5.0
+    lambda_sty: float = 1.0
+    lambda_ds: float = 1.0
+    lambda_cyc: float = 1.0
+    ds_decay_steps: int = 20000
+
+    def __post_init__(self):
+        if self.model not in MODEL_CHOICES:
+            raise ValueError(f"--model must be one of {', '.join(MODEL_CHOICES)}, got {self.model!r}")
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise ValueError(f"--mixed-precision must be no, fp16 or bf16, got {self.mixed_precision!r}")
+        for name in ("steps", "batch_size", "grad_accum", "checkpoint_every", "sample_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size < 2 and self.model != "generator":
+            raise ValueError("--batch-size must be >= 2 for the translator (latent- and reference-guided halves)")
+
+    @property
+    def task_names(self) -> list:
+        return ["generator", "translator"] if self.model == "both" else [self.model]
+
+
+# Settings that must match between a checkpoint and a resumed run.
+_RESUME_KEYS = ("model", "resolution", "split", "batch_size", "grad_accum", "augment")
+
+
+def step_seed(seed: int, rank: int, step: int) -> int:
+    """Seed of the random stream of one step on one process (makes resume exact)."""
+    return (seed * 1_000_003 + rank * 7_919 + step) % (2**63)
+
+
+class MetricsLog:
+    """CSV log (always) and TensorBoard scalars (when tensorboard is installed)."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "metrics.csv"
+        self.fields = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tensorboard = SummaryWriter(str(folder))
+        except ImportError:
+            self.tensorboard = None
+
+    def log(self, step: int, values: dict) -> None:
+        row = {"step": step, **{k: round(v, 6) for k, v in values.items()}}
+        if self.fields is None:
+            self.fields = list(row)
+            if self.path.exists():  # resumed run: keep appending under the existing header
+                with open(self.path, newline="") as f:
+                    header = next(csv.reader(f), None)
+                self.fields = header or self.fields
+        new_file = not self.path.exists()
+        with open(self.path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        if self.tensorboard is not None:
+            for key, value in values.items():
+                self.tensorboard.add_scalar(key, value, step)
+
+    def close(self):
+        if self.tensorboard is not None:
+            self.tensorboard.close()
+
+
+def _configure_threads(accelerator: Accelerator) -> None:
+    """Share the CPU cores between local processes unless the user set OMP_NUM_THREADS."""
+    if accelerator.device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // accelerator.num_processes))
+
+
+def _resume_state(settings, accelerator):
+    """The checkpoint folder to resume from (or None), after checking its settings."""
+    if not settings.resume:
+        return None
+    found = list_checkpoints(settings.out)
+    if not found:
+        accelerator.print(f"--resume: no checkpoint in {settings.out}/checkpoints, starting a new run")
+        return None
+    return found[-1]
+
+
+def _check_resumable(info: dict, settings: TrainSettings, styles: list, path) -> None:
+    saved = info.get("settings", {})
+    diffs = [f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(settings, k)!r}"
+             for k in _RESUME_KEYS if saved.get(k) != getattr(settings, k)]
+    if info.get("styles") != styles:
+        diffs.append(f"styles: checkpoint {info.get('styles')} vs data {styles}")
+    if diffs:
+        raise CheckpointError(f"cannot resume from {path}: " + "; ".join(diffs))
+
+
+def _ranks_agree(accelerator, modules: dict) -> bool:
+    """True when every process holds the same weights (checksum of all parameters)."""
+    if accelerator.num_processes == 1:
+        return True
+    total = torch.zeros(1, dtype=torch.float64, device=accelerator.device)
+    for module in modules.values():
+        for i, p in enumerate(module.parameters()):
+            total += (p.detach().double() * (i % 7 + 1)).sum()
+    gathered = accelerator.gather(total)
+    return bool((gathered == gathered[0]).all())
+
+
+def train(settings: TrainSettings) -> Path:
+    """Train (or resume) a run; returns the path of the final export folder."""
+    accelerator = Accelerator(mixed_precision=settings.mixed_precision)
+    _configure_threads(accelerator)
+    main = accelerator.is_main_process
+    out = Path(settings.out)
+    bank = ImageBank(settings.data, settings.resolution, min_styles(settings.model), settings.split, show_progress=main)
+
+    resume_from = _resume_state(settings, accelerator)
+    seed = settings.seed
+    if resume_from is not None:
+        saved_info = json.loads((resume_from / "state.json").read_text())
+        seed = saved_info["seed"]
+    if seed is None:
+        seed = broadcast_object_list([int(torch.randint(2**31, ()))])[0]
+    torch.manual_seed(seed)  # identical initial weights on every process
+    tasks = [TASKS[name](settings, accelerator, bank) for name in settings.task_names]
+    modules = {f"{t.name}.{k}": m for t in tasks for k, m in t.modules().items()}
+    optimizers = {f"{t.name}.{k}": o for t in tasks for k, o in t.optimizers().items()}
+
+    start = 0
+    if resume_from is not None:
+        info = load_checkpoint(resume_from, modules, optimizers)
+        _check_resumable(info, settings, bank.styles, resume_from)
+        start = info["step"]
+        accelerator.print(f"resumed from {resume_from} at step {start}")
+    if start >= settings.steps:
+        accelerator.print(f"already at step {start} >= --steps {settings.steps}; nothing to train")
+
+    info = {
+        "seed": seed,
+        "styles": bank.styles,
+        "settings": dataclasses.asdict(settings),
+        "images_per_style": bank.counts(),
+    }
+    log = MetricsLog(out / "logs") if main else None
+    if main:
+        accelerator.print(f"training {settings.model} on {len(bank)} images: {bank.counts()}")
+
+    def write_checkpoint(step: int) -> None:
+        save_checkpoint(out, step, modules, optimizers, info, keep=settings.keep_checkpoints)
+        training = {"steps": step, "command": " ".join(sys.argv), "data": str(settings.data), "split": settings.split,
+                    "images_per_style": bank.counts(), "batch_size": settings.batch_size}
+        save_export(out / "export", bank.styles, settings.resolution,
+                    {t.name: t.inference_module() for t in tasks}, extra={"training": training})
+
+    images_per_step = settings.batch_size * settings.grad_accum * accelerator.num_processes
+    progress = tqdm(total=settings.steps, initial=start, desc="training", disable=not main, unit="step")
+    tick, tick_step = time.perf_counter(), start
+    for step in range(start + 1, settings.steps + 1):
+        torch.manual_seed(step_seed(seed, accelerator.process_index, step))
+        logs = {}
+        for task in tasks:
+            logs.update({f"{task.name}/{k}": float(v) for k, v in task.train_step(step).items()})
+        progress.update(1)
+        if main and (step % settings.log_every == 0 or step == settings.steps):
+            elapsed = time.perf_counter() - tick
+            speed = images_per_step * (step - tick_step) / max(elapsed, 1e-9)
+            tick, tick_step = time.perf_counter(), step
+            progress.set_postfix(img_s=f"{speed:.1f}")
+            lrs = {f"lr/{name}": o.param_groups[0]["lr"] for name, o in optimizers.items()}
+            log.log(step, {**logs, **lrs, "images_per_sec": speed})
+        if main and (step % settings.sample_every == 0 or step == settings.steps):
+            (out / "samples").mkdir(parents=True, exist_ok=True)
+            for task in tasks:
+                save_image(task.sample_grid(), out / "samples" / f"{task.name}-{step:07d}.png")
+        if main and (step % settings.checkpoint_every == 0 or step == settings.steps):
+            write_checkpoint(step)
+    progress.close()
+    if not _ranks_agree(accelerator, modules):
+        raise RuntimeError("processes ended with different weights; gradient averaging failed")
+    if main and start >= settings.steps and not (out / "export").exists():
+        write_checkpoint(start)
+    if log is not None:
+        log.close()
+    accelerator.wait_for_everyone()
+    return out / "export"

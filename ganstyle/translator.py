@@ -1,0 +1,148 @@
+"""The style translator for style transfer, after StarGAN v2 (Choi et al., 2020).
+
+A content image and a style code go in, the image in that style comes out. The style code
+comes either from the mapping network (style label + random latent: diverse outputs per
+style) or from the style encoder applied to a reference image of the style.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import AdaINResBlock, DownResBlock, ResBlock, leaky_relu
+from .modeling import PretrainedModule
+
+
+@dataclass
+class TranslatorConfig:
+    resolution: int = 64
+    num_styles: int = 2
+    style_dim: int = 64
+    latent_dim: int = 16
+    base_channels: int = 16
+    max_channels: int = 128
+    num_downsamples: int = 3
+    bottleneck_blocks: int = 2
+    hidden_dim: int = 256
+
+    def __post_init__(self):
+        if self.num_styles < 2:
+            raise ValueError(f"the translator needs at least 2 styles, got {self.num_styles}")
+        if self.resolution % (2**self.num_downsamples) or self.resolution < 16:
+            raise ValueError(
+                f"resolution {self.resolution} must be >= 16 and divisible by 2**num_downsamples"
+            )
+
+    def channels(self, level: int) -> int:
+        return min(self.max_channels, self.base_channels * 2**level)
+
+
+class TranslationNetwork(nn.Module):
+    """Encoder-decoder: instance-normalized residual encoder keeps the content; AdaIN
+    residual decoder paints it with the style code. Fully convolutional, so it runs on
+    any size divisible by 2**num_downsamples."""
+
+    def __init__(self, config: TranslatorConfig):
+        super().__init__()
+        c = config.channels
+        n = config.num_downsamples
+        self.from_rgb = nn.Conv2d(3, c(0), 3, padding=1)
+        self.encode = nn.ModuleList(ResBlock(c(i), c(i + 1), downsample=True) for i in range(n))
+        self.encode.extend(ResBlock(c(n), c(n)) for _ in range(config.bottleneck_blocks))
+        self.decode = nn.ModuleList(
+            AdaINResBlock(c(n), c(n), config.style_dim) for _ in range(config.bottleneck_blocks)
+        )
+        self.decode.extend(
+            AdaINResBlock(c(i + 1), c(i), config.style_dim, upsample=True) for i in reversed(range(n))
+        )
+        self.to_rgb = nn.Sequential(
+            nn.InstanceNorm2d(c(0), affine=True), nn.LeakyReLU(0.2), nn.Conv2d(c(0), 3, 1)
+        )
+
+    def forward(self, x, s):
+        x = self.from_rgb(x)
+        for block in self.encode:
+            x = block(x)
+        for block in self.decode:
+            x = block(x, s)
+        return self.to_rgb(x)
+
+
+class StyleMappingNetwork(nn.Module):
+    """(latent, style label) -> style code: a shared MLP and one output head per style."""
+
+    def __init__(self, config: TranslatorConfig):
+        super().__init__()
+        h = config.hidden_dim
+        layers = [nn.Linear(config.latent_dim, h), nn.ReLU()]
+        for _ in range(3):
+            layers += [nn.Linear(h, h), nn.ReLU()]
+        self.shared = nn.Sequential(*layers)
+        self.heads = nn.ModuleList(
+            nn.Sequential(nn.Linear(h, h), nn.ReLU(), nn.Linear(h, config.style_dim))
+            for _ in range(config.num_styles)
+        )
+
+    def forward(self, z, labels):
+        h = self.shared(z)
+        out = torch.stack([head(h) for head in self.heads], dim=1)
+        return out[torch.arange(len(labels), device=z.device), labels]
+
+
+class StyleEncoder(nn.Module):
+    """(reference image, style label) -> style code: a residual trunk down to 4x4 and one
+    linear head per style."""
+
+    def __init__(self, config: TranslatorConfig):
+        super().__init__()
+        blocks, res, ch = [], config.resolution, config.base_channels
+        self.from_rgb = nn.Conv2d(3, ch, 3, padding=1)
+        while res > 4:
+            out = min(config.hidden_dim, ch * 2)
+            blocks.append(DownResBlock(ch, out))
+            ch, res = out, res // 2
+        self.trunk = nn.Sequential(*blocks)
+        self.final = nn.Conv2d(ch, config.hidden_dim, 4)
+        self.heads = nn.Linear(config.hidden_dim, config.num_styles * config.style_dim)
+        self.config = config
+
+    def forward(self, x, labels):
+        size = self.config.resolution
+        if x.shape[-1] != size or x.shape[-2] != size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+        h = leaky_relu(self.final(leaky_relu(self.trunk(self.from_rgb(x))))).flatten(1)
+        out = self.heads(h).view(len(x), self.config.num_styles, self.config.style_dim)
+        return out[torch.arange(len(labels), device=x.device), labels]
+
+
+class StyleTranslator(PretrainedModule):
+    """The three generating networks of StarGAN v2, saved and loaded together.
+
+    Example:
+        >>> t = StyleTranslator(TranslatorConfig(resolution=32, num_styles=3))
+        >>> x = torch.rand(2, 3, 32, 32) * 2 - 1
+        >>> s = t.style_from_latent(torch.randn(2, 16), torch.tensor([1, 2]))
+        >>> t(x, s).shape
+        torch.Size([2, 3, 32, 32])
+    """
+
+    config_class = TranslatorConfig
+
+    def __init__(self, config: TranslatorConfig):
+        super().__init__(config)
+        self.network = TranslationNetwork(config)
+        self.mapping = StyleMappingNetwork(config)
+        self.encoder = StyleEncoder(config)
+
+    def style_from_latent(self, z, labels):
+        """Style code of `labels` from random latents z (B, latent_dim): diverse per seed."""
+        return self.mapping(z, labels)
+
+    def style_from_reference(self, reference, labels):
+        """Style code of reference images (B, 3, H, W in [-1, 1]) read as style `labels`."""
+        return self.encoder(reference, labels)
+
+    def forward(self, content, style_code):
+        return self.network(content, style_code)

@@ -1,0 +1,381 @@
+"""`StylePipeline`: the one inference API over an exported ganstyle model.
+
+    >>> from ganstyle import StylePipeline
+    >>> pipe = StylePipeline.from_pretrained("checkpoints/ganstyle-styles-64")
+    >>> pipe.styles
+    ['cezanne', 'monet', 'photo', 'ukiyoe', 'vangogh']
+    >>> images = pipe.generate("monet", n=4, seed=0, truncation=0.7)
+    >>> painted = pipe.transfer("photo.jpg", style="vangogh", strength=0.8, seed=1)[0]
+    >>> frames = pipe.interpolate("monet", "ukiyoe", steps=8, seed=3)
+    >>> pipe.save_animation(frames, "monet_to_ukiyoe.gif")
+
+The app, the CLI, the notebook and the tests all go through this class. Every method
+returns PIL images and is deterministic: image i of a call with seed s is drawn from seed
+s + i, so it is the same whatever the batch size or the order of calls.
+"""
+
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .export import load_export, save_export
+from .hub import render_model_card, resolve_model
+from .imageio import ImageError, open_image, pil_to_tensor, resize_crop, tensor_to_pil
+
+MAX_SIDE = 1024
+"""Largest output side of `transfer`; larger inputs are downscaled to it first."""
+MAX_IMAGES = 64
+"""Most images one call may return (n, or steps of an interpolation)."""
+BATCH = 16
+
+
+def _seed_generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(int(seed))
+
+
+def _check_count(name: str, value, low: int = 1, high: int = MAX_IMAGES) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _check_fraction(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    return float(value)
+
+
+def _resolve_seed(seed) -> int:
+    if seed is None:
+        return random.randrange(2**31)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return seed
+
+
+def _is_image_like(value) -> bool:
+    return isinstance(value, (Image.Image, Path)) or (
+        isinstance(value, str) and Path(value).suffix.lower() in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
+    )
+
+
+class StylePipeline:
+    """Random generation, style transfer, interpolation and style mixing from one model folder."""
+
+    def __init__(self, generator=None, translator=None, styles=(), resolution=64, info=None, device=None,
+                 source=None):
+        if generator is None and translator is None:
+            raise ValueError("a pipeline needs a generator, a translator, or both")
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.generator = generator.to(self.device).eval() if generator is not None else None
+        self.translator = translator.to(self.device).eval() if translator is not None else None
+        if self.translator is not None:
+            self.translator.network.to(memory_format=torch.channels_last)
+        self.styles = list(styles)
+        self.resolution = resolution
+        self.info = dict(info or {})
+        self.source = source
+        self._style_stats = None
+
+    # ----------------------------------------------------------------- loading and saving
+    @classmethod
+    def from_pretrained(cls, model, revision=None, device=None, local_files_only=False, cache_dir=None,
+                        token=None):
+        """Load from a local export folder or a Hugging Face Hub repo id (cached; honours
+        HF_HUB_OFFLINE=1). Refuses missing files, unknown format versions and configs that do
+        not match their weights, naming the file."""
+        folder = resolve_model(model, revision=revision, local_files_only=local_files_only,
+                               cache_dir=cache_dir, token=token)
+        index, modules = load_export(folder, device="cpu")
+        info = {k: v for k, v in index.items() if k not in ("components", "styles", "resolution")}
+        return cls(generator=modules.get("generator"), translator=modules.get("translator"),
+                   styles=index["styles"], resolution=index["resolution"], info=info, device=device,
+                   source=folder)
+
+    def save_pretrained(self, folder) -> Path:
+        """Write the model as an export folder (model_index.json, components, README.md model card)."""
+        folder = Path(folder)
+        components = {k: m for k, m in (("generator", self.generator), ("translator", self.translator)) if m}
+        save_export(folder, self.styles, self.resolution, {k: m.cpu() for k, m in components.items()},
+                    extra={k: v for k, v in self.info.items() if not k.startswith("_") and k != "format_version"})
+        for module in components.values():
+            module.to(self.device)
+        card = self.source / "README.md" if self.source else None
+        if card is not None and card.is_file():
+            shutil.copyfile(card, folder / "README.md")
+        else:
+            index = {**self.info, "styles": self.styles, "resolution": self.resolution, "components": components}
+            (folder / "README.md").write_text(render_model_card(index), encoding="utf-8")
+        return folder
+
+    def push_to_hub(self, repo_id: str, private: bool = False, token=None, commit_message="Upload ganstyle model"):
+        """Upload the model folder (with its model card) to the Hub repo `repo_id`; returns the commit URL."""
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = self.save_pretrained(Path(tmp) / "model")
+            if not (self.source and (self.source / "README.md").is_file()):
+                index = {**self.info, "styles": self.styles, "resolution": self.resolution,
+                         "components": [c for c in ("generator", "translator") if getattr(self, c)]}
+                (folder / "README.md").write_text(render_model_card(index, repo_id), encoding="utf-8")
+            return api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message=commit_message)
+
+    # ----------------------------------------------------------------- argument checks
+    def _label(self, style) -> int:
+        if not isinstance(style, str):
+            raise TypeError(f"style must be a style name, got {type(style).__name__}")
+        if style not in self.styles:
+            raise ValueError(f"unknown style {style!r}; this model knows: {', '.join(self.styles)}")
+        return self.styles.index(style)
+
+    def _require(self, component: str):
+        module = getattr(self, component)
+        if module is None:
+            raise ValueError(f"this model has no {component}; it cannot do that (components: "
+                             f"{', '.join(c for c in ('generator', 'translator') if getattr(self, c))})")
+        return module
+
+    # ----------------------------------------------------------------- random generation
+    def _latent_w(self, style, seed: int, truncation: float):
+        """w of one (style, seed): the style may be "random" (picked by the seed)."""
+        G = self.generator
+        if style == "random":
+            style = self.styles[random.Random(seed).randrange(len(self.styles))]
+        label = torch.tensor([self._label(style)], device=self.device)
+        z = torch.randn(1, G.config.z_dim, generator=_seed_generator(seed)).to(self.device)
+        return G.truncate(G.mapping(z, label), label, truncation), style
+
+    @torch.inference_mode()
+    def _render(self, ws_list, size=None):
+        G = self.generator
+        images = []
+        for start in range(0, len(ws_list), BATCH):
+            ws = torch.cat(ws_list[start:start + BATCH])
+            images.extend(G.synthesis(ws))
+        return [self._finish(tensor_to_pil(img), size) for img in images]
+
+    @staticmethod
+    def _finish(image, size):
+        if size and size != image.width:
+            image = image.resize((size, size), Image.Resampling.LANCZOS)
+        return image
+
+    @torch.inference_mode()
+    def generate(self, style="random", n: int = 1, seed=None, truncation: float = 1.0, size=None):
+        """`n` random images of `style` (a name, or "random" for a style picked per seed).
+        `truncation` in [0, 1] pulls toward the style's average (less variety, fewer artefacts).
+        `size` upscales the square output (default: the model's resolution). Each image
+        carries its seed and style in `image.info`."""
+        G = self._require("generator")
+        n = _check_count("n", n)
+        truncation = _check_fraction("truncation", truncation)
+        if style != "random":
+            self._label(style)
+        seed = _resolve_seed(seed)
+        ws, names = [], []
+        for i in range(n):
+            w, name = self._latent_w(style, seed + i, truncation)
+            ws.append(G.broadcast(w))
+            names.append(name)
+        images = self._render(ws, size)
+        for i, (image, name) in enumerate(zip(images, names)):
+            image.info.update(seed=seed + i, style=name)
+        return images
+
+    @torch.inference_mode()
+    def mix(self, coarse, fine, crossover: int = None, truncation: float = 1.0, size=None):
+        """Style mixing: layers before `crossover` take w from `coarse` (layout, shapes),
+        the rest from `fine` (colours, texture). `coarse`/`fine` are (style, seed) pairs;
+        `crossover` is between 1 and num_ws - 1 (default: the middle)."""
+        G = self._require("generator")
+        num_ws = G.num_ws
+        crossover = num_ws // 2 if crossover is None else _check_count("crossover", crossover, 1, num_ws - 1)
+        truncation = _check_fraction("truncation", truncation)
+        (style_a, seed_a), (style_b, seed_b) = self._pair(coarse), self._pair(fine)
+        w_a, _ = self._latent_w(style_a, seed_a, truncation)
+        w_b, _ = self._latent_w(style_b, seed_b, truncation)
+        ws = torch.cat([G.broadcast(w_a)[:, :crossover], G.broadcast(w_b)[:, crossover:]], dim=1)
+        return self._render([ws], size)[0]
+
+    def _pair(self, value):
+        if not (isinstance(value, (tuple, list)) and len(value) == 2):
+            raise TypeError(f"expected a (style, seed) pair, got {value!r}")
+        style, seed = value
+        if style != "random":
+            self._label(style)
+        return style, _resolve_seed(seed)
+
+    # ----------------------------------------------------------------- style transfer
+    def _content_tensor(self, image):
+        """The content image as a (1, 3, H, W) tensor at most MAX_SIDE on the long side."""
+        image = open_image(image, name="the content image")
+        if max(image.size) > MAX_SIDE:
+            scale = MAX_SIDE / max(image.size)
+            image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                                 Image.Resampling.LANCZOS)
+        if min(image.size) < 8:
+            raise ImageError(f"the content image is too small ({image.width}x{image.height}); need at least 8x8")
+        return image, pil_to_tensor(image).unsqueeze(0).to(self.device)
+
+    def _reference_code(self, reference, style=None):
+        """Style code of a reference image. Its style is `style` when given, otherwise the one
+        whose style-code distribution the encoder's reading fits best."""
+        T = self.translator
+        ref = open_image(reference, name="the reference image")
+        x = pil_to_tensor(resize_crop(ref, self.resolution)).unsqueeze(0).to(self.device)
+        if style is not None:
+            return T.style_from_reference(x, torch.tensor([self._label(style)], device=self.device))
+        label = self.detect_style(x)
+        return T.style_from_reference(x, torch.tensor([label], device=self.device))
+
+    @torch.inference_mode()
+    def detect_style(self, reference) -> int:
+        """Index of the style a reference image most likely belongs to: the head of the style
+        encoder whose code lies closest (in standardized distance) to what the mapping network
+        produces for that style."""
+        T = self.translator
+        if not torch.is_tensor(reference):
+            reference = pil_to_tensor(resize_crop(open_image(reference), self.resolution)).unsqueeze(0)
+        reference = reference.to(self.device)
+        if self._style_stats is None:
+            z = torch.randn(512, T.config.latent_dim, generator=_seed_generator(0)).to(self.device)
+            stats = []
+            for label in range(len(self.styles)):
+                codes = T.style_from_latent(z, torch.full((len(z),), label, device=self.device))
+                stats.append((codes.mean(0), codes.std(0) + 1e-4))
+            self._style_stats = stats
+        labels = torch.arange(len(self.styles), device=self.device)
+        codes = T.style_from_reference(reference.expand(len(labels), -1, -1, -1), labels)
+        distances = [(((codes[k] - m) / s) ** 2).mean() for k, (m, s) in enumerate(self._style_stats)]
+        return int(torch.stack(distances).argmin())
+
+    @torch.inference_mode()
+    def _translate(self, content, code):
+        """Run the translator on content of any size: pad to a multiple of its stride."""
+        T = self.translator
+        stride = 2**T.config.num_downsamples
+        _, _, h, w = content.shape
+        pad_h, pad_w = (-h) % stride, (-w) % stride
+        x = F.pad(content, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else content
+        out = T(x.contiguous(memory_format=torch.channels_last), code)
+        return out[:, :, :h, :w]
+
+    @torch.inference_mode()
+    def transfer(self, image, style=None, reference=None, strength: float = 1.0, seed=None,
+                 preserve_color: bool = False, n: int = 1, reference_style=None):
+        """Repaint `image` (path, PIL image, bytes or array; any size and mode) in a style.
+
+        Target: `style` (a name; `n` diverse variants from seeds seed..seed+n-1) or
+        `reference` (an image whose style is copied; its style is detected unless
+        `reference_style` names it). `strength` in [0, 1] blends from the content (0) to the
+        full style (1); `preserve_color` keeps the content's colours and takes only the
+        style's light and texture. Outputs keep the input's size and aspect ratio, downscaled
+        to at most MAX_SIDE (1024) on the long side."""
+        T = self._require("translator")
+        if (style is None) == (reference is None):
+            raise ValueError("give either style= (a style name) or reference= (an image), not both or neither")
+        strength = _check_fraction("strength", strength)
+        n = _check_count("n", n)
+        content_image, content = self._content_tensor(image)
+        if reference is not None:
+            code = self._reference_code(reference, reference_style)
+            codes = [code] * n
+            seed = None
+        else:
+            label = torch.tensor([self._label(style)], device=self.device)
+            seed = _resolve_seed(seed)
+            codes = [T.style_from_latent(torch.randn(1, T.config.latent_dim, generator=_seed_generator(seed + i))
+                                         .to(self.device), label) for i in range(n)]
+        outputs = []
+        for i, code in enumerate(codes):
+            out = self._translate(content, code)
+            out = content + strength * (out - content)
+            result = tensor_to_pil(out[0])
+            if preserve_color:
+                result = keep_colors(content_image, result)
+            if seed is not None:
+                result.info.update(seed=seed + i, style=style)
+            outputs.append(result)
+        return outputs
+
+    # ----------------------------------------------------------------- interpolation
+    @torch.inference_mode()
+    def interpolate(self, start, end, steps: int = 8, seed=None, truncation: float = 1.0, image=None,
+                    size=None):
+        """Frames blending from `start` to `end` in `steps` (2-64) steps.
+
+        Without `image` (generation, in w space): `start`/`end` are style names (both drawn
+        from the same `seed`) or (style, seed) pairs. With a content `image` (transfer, in
+        style-code space): `start`/`end` are style names or reference images."""
+        steps = _check_count("steps", steps, 2, MAX_IMAGES)
+        seed = _resolve_seed(seed)
+        weights = torch.linspace(0, 1, steps).tolist()
+        if image is None:
+            G = self._require("generator")
+            truncation = _check_fraction("truncation", truncation)
+            ends = []
+            for value in (start, end):
+                if _is_image_like(value):
+                    raise ValueError("reference images need a content image= (transfer); "
+                                     "generation interpolates between styles or (style, seed) pairs")
+                style, s = self._pair(value) if isinstance(value, (tuple, list)) else (value, seed)
+                if style != "random":
+                    self._label(style)
+                ends.append(self._latent_w(style, s, truncation)[0])
+            return self._render([G.broadcast(torch.lerp(ends[0], ends[1], t)) for t in weights], size)
+        T = self._require("translator")
+        _, content = self._content_tensor(image)
+        codes = []
+        for value in (start, end):
+            if _is_image_like(value) or not isinstance(value, str):
+                codes.append(self._reference_code(value))
+            else:
+                z = torch.randn(1, T.config.latent_dim, generator=_seed_generator(seed)).to(self.device)
+                codes.append(T.style_from_latent(z, torch.tensor([self._label(value)], device=self.device)))
+        return [tensor_to_pil(self._translate(content, torch.lerp(codes[0], codes[1], t))[0]) for t in weights]
+
+    @staticmethod
+    def save_animation(frames, path, fps: int = 8, boomerang: bool = True) -> Path:
+        """Write frames as an animated GIF (or MP4 when `path` ends in .mp4 and imageio-ffmpeg
+        is installed). `boomerang` plays forward then back, for a seamless loop."""
+        if not frames:
+            raise ValueError("no frames to save")
+        path = Path(path)
+        sequence = list(frames) + (list(frames[-2:0:-1]) if boomerang and len(frames) > 2 else [])
+        if path.suffix.lower() == ".mp4":
+            try:
+                import imageio.v3 as iio
+                import numpy as np
+            except ImportError:
+                raise ValueError("writing MP4 needs `pip install imageio imageio-ffmpeg`; use .gif") from None
+            iio.imwrite(path, np.stack([np.asarray(f.convert("RGB")) for f in sequence]), fps=fps)
+            return path
+        if path.suffix.lower() != ".gif":
+            raise ValueError(f"animation path must end in .gif or .mp4, got {path.name}")
+        sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=round(1000 / fps), loop=0)
+        return path
+
+    def __repr__(self):
+        parts = [c for c in ("generator", "translator") if getattr(self, c) is not None]
+        return (f"StylePipeline(styles={self.styles}, resolution={self.resolution}, "
+                f"components={parts}, device={self.device})")
+
+
+def keep_colors(content: Image.Image, stylized: Image.Image) -> Image.Image:
+    """Luminance-only transfer: the stylized image's brightness with the content's colours
+    (YCbCr chroma), the classic colour-preservation of Gatys et al."""
+    y, _, _ = stylized.convert("YCbCr").split()
+    _, cb, cr = content.resize(stylized.size).convert("YCbCr").split()
+    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
+

@@ -4,7 +4,11 @@ Bad arguments end with exit code 2 and a one-line message, never a traceback.
 """
 
 import argparse
+import random
 import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
 
 
 def _add_train(sub):
@@ -39,10 +43,140 @@ def _run_train(args):
     print(f"export written to {path}")
 
 
+def _model_args(p):
+    p.add_argument("--model", default=None,
+                   help="export folder or Hugging Face Hub repo id (default: the checkpoint in checkpoints/)")
+    p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    p.add_argument("--seed", type=int, default=None)
+
+
+def _load(args):
+    from .hub import DEFAULT_MODEL
+    from .pipeline import StylePipeline
+
+    model = args.model or DEFAULT_MODEL
+    if args.model is None and not Path(model).is_dir():
+        raise ValueError(f"no --model given and no default checkpoint at {model}")
+    return StylePipeline.from_pretrained(model, revision=args.revision, device=args.device)
+
+
+def _save_all(images, out: Path, prefix: str) -> None:
+    """One image: `out` is a file (or a folder to put it in); several: `out` is a folder."""
+    if len(images) == 1 and out.suffix:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        images[0].save(out)
+        print(out)
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(tqdm(images, desc="saving", disable=len(images) < 8)):
+        path = out / f"{prefix}-{image.info.get('seed', i)}.png" if "seed" in image.info else out / f"{prefix}-{i:03d}.png"
+        image.save(path)
+        print(path)
+
+
+def _run_generate(args):
+    if not 1 <= args.n <= 1024:
+        raise ValueError(f"-n must be between 1 and 1024, got {args.n}")
+    pipe = _load(args)
+    seed = args.seed if args.seed is not None else random.randrange(2**31)
+    images = []
+    for start in tqdm(range(0, args.n, 16), desc="generating", disable=args.n <= 16):
+        images += pipe.generate(args.style, n=min(16, args.n - start), seed=seed + start,
+                                truncation=args.truncation, size=args.size)
+    _save_all(images, Path(args.out), args.style)
+
+
+def _run_transfer(args):
+    pipe = _load(args)
+    images = pipe.transfer(args.image, style=args.style, reference=args.reference, strength=args.strength,
+                           seed=args.seed, preserve_color=args.preserve_color, n=args.n)
+    _save_all(images, Path(args.out), Path(args.image).stem)
+
+
+def _run_interpolate(args):
+    pipe = _load(args)
+    frames = pipe.interpolate(_endpoint(args.start), _endpoint(args.end), steps=args.steps, seed=args.seed,
+                              truncation=args.truncation, image=args.image, size=args.size)
+    out = Path(args.out)
+    if out.suffix.lower() in (".gif", ".mp4"):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pipe.save_animation(frames, out, fps=args.fps)
+        print(out)
+    else:
+        _save_all(frames, out, "frame")
+
+
+def _parse_pair(text: str):
+    style, _, seed = text.rpartition(":")
+    if not style or not seed.isdigit():
+        raise argparse.ArgumentTypeError(f"expected STYLE:SEED (e.g. monet:3), got {text!r}")
+    return style, int(seed)
+
+
+def _endpoint(text: str):
+    """An interpolation end as typed: an image file, STYLE:SEED, or a style name."""
+    if Path(text).is_file() or ":" not in text:
+        return text
+    return _parse_pair(text)
+
+
+def _run_mix(args):
+    pipe = _load(args)
+    image = pipe.mix(args.coarse, args.fine, crossover=args.crossover, truncation=args.truncation, size=args.size)
+    _save_all([image], Path(args.out), "mix")
+
+
+def _add_inference(sub):
+    p = sub.add_parser("generate", help="random images of a style")
+    _model_args(p)
+    p.add_argument("--style", default="random", help="style name or 'random'")
+    p.add_argument("-n", type=int, default=1, help="number of images (1-1024)")
+    p.add_argument("--truncation", type=float, default=1.0)
+    p.add_argument("--size", type=int, default=None, help="upscale outputs to this side")
+    p.add_argument("--out", default="outputs", help="folder (or a .png file for one image)")
+    p.set_defaults(run=_run_generate)
+
+    p = sub.add_parser("transfer", help="repaint a photo in a style or in the style of a reference")
+    _model_args(p)
+    p.add_argument("image", help="content image")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--style", help="target style name")
+    target.add_argument("--reference", help="reference image whose style to copy")
+    p.add_argument("--strength", type=float, default=1.0)
+    p.add_argument("--preserve-color", action="store_true")
+    p.add_argument("-n", type=int, default=1, help="number of variants (named style only)")
+    p.add_argument("--out", default="outputs")
+    p.set_defaults(run=_run_transfer)
+
+    p = sub.add_parser("interpolate", help="frames between two styles, seeds or references")
+    _model_args(p)
+    p.add_argument("start", help="style name, STYLE:SEED, or (with --image) a reference image")
+    p.add_argument("end")
+    p.add_argument("--image", default=None, help="content image: interpolate the transfer of this image")
+    p.add_argument("--steps", type=int, default=16)
+    p.add_argument("--truncation", type=float, default=1.0)
+    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--fps", type=int, default=8)
+    p.add_argument("--out", default="interpolation.gif", help=".gif/.mp4 file or a folder of frames")
+    p.set_defaults(run=_run_interpolate)
+
+    p = sub.add_parser("mix", help="style mixing: coarse layers from one latent, fine from another")
+    _model_args(p)
+    p.add_argument("--coarse", type=_parse_pair, required=True, help="STYLE:SEED for layout")
+    p.add_argument("--fine", type=_parse_pair, required=True, help="STYLE:SEED for colour and texture")
+    p.add_argument("--crossover", type=int, default=None)
+    p.add_argument("--truncation", type=float, default=1.0)
+    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--out", default="mix.png")
+    p.set_defaults(run=_run_mix)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganstyle", description="GAN-based style-diverse image generation")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
+    _add_inference(sub)
     return parser
 
 

@@ -1,0 +1,33 @@
+"""A tiny random-weight ganstyle model, exported to a folder, for offline tests."""
+
+from pathlib import Path
+
+import torch
+
+from ganstyle.export import save_export
+from ganstyle.generator import GeneratorConfig, StyleGenerator
+from ganstyle.translator import StyleTranslator, TranslatorConfig
+
+STYLES = ("circle", "square", "triangle")
+
+
+def build_tiny_export(folder, styles=STYLES, resolution: int = 32, components=("generator", "translator")) -> Path:
+    """Write a small but complete export folder (random weights, seeded) and return its path."""
+    torch.manual_seed(0)
+    modules = {}
+    if "generator" in components:
+        g = StyleGenerator(GeneratorConfig(resolution=resolution, num_styles=len(styles), z_dim=16, w_dim=32,
+                                           mapping_layers=2, channel_base=256, channel_max=32))
+        with torch.no_grad():
+            labels = torch.arange(len(styles)).repeat_interleave(64)
+            w = g.mapping(torch.randn(len(labels), 16), labels)
+            for i in range(len(styles)):
+                g.w_avg[i] = w[labels == i].mean(0)
+        modules["generator"] = g
+    if "translator" in components:
+        modules["translator"] = StyleTranslator(TranslatorConfig(
+            resolution=resolution, num_styles=len(styles), style_dim=16, latent_dim=8, base_channels=8,
+            max_channels=32, hidden_dim=32))
+    folder = Path(folder)
+    save_export(folder, list(styles), resolution, modules, extra={"training": {"steps": 0, "data": "synthetic"}})
+    return folder

@@ -121,6 +121,7 @@ class GeneratorTask(Task):
         per_style = 8
         self.sample_z = torch.randn(per_style * num_styles, self.G.config.z_dim, generator=gen)
         self.sample_labels = torch.arange(num_styles).repeat_interleave(per_style)
+        self.last_r1 = torch.tensor(float("nan"))  # lazy R1: logged as of its latest step
 
     def modules(self):
         return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
@@ -159,8 +160,8 @@ class GeneratorTask(Task):
             if do_r1:
                 r1 = r1_penalty(real_logits.float(), real)
                 loss = loss + self.settings.generator_r1_gamma / 2 * r1 * self.settings.r1_interval
-                logs["r1"] = r1.detach()
-            return loss, logs
+                self.last_r1 = r1.detach()
+            return loss, {**logs, "r1": self.last_r1}
 
         logs = self._optimize(self.opt_D, [self.D], d_loss)
         set_requires_grad(self.G, True)

@@ -85,9 +85,13 @@ class Task:
         optimizer.step()
         return logs
 
-    def ema_beta(self) -> float:
+    def ema_beta(self, step: int) -> float:
+        """EMA decay for a half-life of `ema_kimg` thousand images, ramped up over the start
+        of training (half-life <= 5% of the images seen, as in StyleGAN2-ADA) so the EMA
+        copy follows the networks early on instead of lingering at the random init."""
         images = self.settings.batch_size * self.settings.grad_accum * self.accelerator.num_processes
-        return 0.5 ** (images / (self.settings.ema_kimg * 1000))
+        half_life = min(self.settings.ema_kimg * 1000, images * step * 0.05)
+        return 0.5 ** (images / max(half_life, 1e-8))
 
     def modules(self) -> dict:
         raise NotImplementedError
@@ -173,7 +177,7 @@ class GeneratorTask(Task):
             return loss, {"g_loss": loss.detach()}
 
         logs.update(self._optimize(self.opt_G, [self.G], g_loss))
-        update_ema(self.G_ema, self.G, self.ema_beta())
+        update_ema(self.G_ema, self.G, self.ema_beta(step))
         return logs
 
     @torch.no_grad()
@@ -275,7 +279,7 @@ class TranslatorTask(Task):
                           "cycle_loss": cyc.detach()}
 
         logs.update(self._optimize(self.opt_T, [self.T], t_loss))
-        update_ema(self.T_ema, self.T, self.ema_beta())
+        update_ema(self.T_ema, self.T, self.ema_beta(step))
         return logs
 
     @torch.no_grad()

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fast_translator import FastTranslationNetwork
 from .layers import AdaINResBlock, DownResBlock, ResBlock, leaky_relu
 from .modeling import PretrainedModule
 
@@ -130,6 +131,11 @@ class StyleTranslator(PretrainedModule):
 
     config_class = TranslatorConfig
 
+    fast_inference = True
+    """Inference calls (eval mode, autograd off, float32 on CPU) run `FastTranslationNetwork`:
+    the same function as `network`, equal up to float rounding, in about half the CPU
+    time (see fast_translator.py). Set False on an instance to always run `network`."""
+
     def __init__(self, config: TranslatorConfig):
         super().__init__(config)
         self.network = TranslationNetwork(config)
@@ -145,4 +151,28 @@ class StyleTranslator(PretrainedModule):
         return self.encoder(reference, labels)
 
     def forward(self, content, style_code):
+        if (self.fast_inference and not self.training and not torch.is_grad_enabled()
+                and content.device.type == "cpu" and content.dtype == torch.float32):
+            fast = self._fast_network()
+            if fast is not None:
+                return fast(content, style_code)
         return self.network(content, style_code)
+
+    def _fast_network(self):
+        """The fast network for the current weights, rebuilt when any weight has changed
+        (new storage or an in-place update, e.g. EMA or load_state_dict). Kept outside the
+        module's registry so it never shows up in parameters() or state_dict()."""
+        params = list(self.network.parameters())
+        if any(p.dtype != torch.float32 or p.device.type != "cpu" for p in params):
+            return None
+        try:
+            key = tuple((p.data_ptr(), p._version) for p in params)
+        except RuntimeError:  # inference tensors have no version counter: cannot cache safely
+            return None
+        cached = self.__dict__.get("_fast_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        with torch.inference_mode(False), torch.no_grad():
+            fast = FastTranslationNetwork(self.network).to(memory_format=torch.channels_last)
+        self.__dict__["_fast_cache"] = (key, fast)
+        return fast

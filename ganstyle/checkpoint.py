@@ -87,7 +87,7 @@ def load_checkpoint(path, modules: dict, optimizers: dict) -> dict:
     try:
         info = json.loads((path / "state.json").read_text())
         tensors = load_file(str(path / "state.safetensors"))
-    except (OSError, ValueError) as err:
+    except Exception as err:  # OSError, JSON errors, and safetensors' own error type for corrupt files
         raise CheckpointError(f"checkpoint {path} cannot be read: {err}") from None
     for name, module in modules.items():
         prefix = f"model.{name}."

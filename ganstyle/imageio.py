@@ -42,6 +42,7 @@ def open_image(source, name: str = None) -> Image.Image:
     Refuses with `ImageError`: missing files, files that are not images, truncated images,
     zero-size images and decompression bombs (more pixels than Pillow's safety limit)."""
     label = name or (str(source) if isinstance(source, (str, Path)) else "the image")
+    opened = None  # a file this function opened: closed on every path, success or not
     try:
         if isinstance(source, Image.Image):
             image = source
@@ -50,8 +51,12 @@ def open_image(source, name: str = None) -> Image.Image:
         elif isinstance(source, (str, Path)):
             if not Path(source).is_file():
                 raise ImageError(f"{label}: no such file")
-            image = Image.open(source)
+            if Path(source).stat().st_size == 0:
+                raise ImageError(f"{label} is empty (0 bytes)")
+            image = opened = Image.open(source)
         elif isinstance(source, bytes):
+            if not source:
+                raise ImageError(f"{label} is empty (0 bytes)")
             image = Image.open(io.BytesIO(source))
         elif hasattr(source, "read"):
             image = Image.open(source)
@@ -73,6 +78,9 @@ def open_image(source, name: str = None) -> Image.Image:
         if isinstance(err, ImageError):
             raise
         raise ImageError(f"{label} could not be decoded (truncated or corrupt?): {err}") from None
+    finally:
+        if opened is not None:
+            opened.close()
 
 
 def resize_crop(image: Image.Image, size: int) -> Image.Image:

@@ -127,6 +127,17 @@ class MetricsLog:
             self.tensorboard.close()
 
 
+def _make_accelerator(settings: TrainSettings) -> Accelerator:
+    """The Accelerator of this process. Under a multi-process launcher (torchrun,
+    `accelerate launch --multi_gpu --num_processes N`) on a machine without a GPU, accelerate
+    only sets up its CPU (gloo) process group when asked for the CPU; without `cpu=True`
+    every process would train alone, believe it is the main process and write the run folder."""
+    launched = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    api = getattr(torch, "accelerator", None)
+    has_device = api.is_available() if hasattr(api, "is_available") else torch.cuda.is_available()
+    return Accelerator(mixed_precision=settings.mixed_precision, cpu=launched and not has_device)
+
+
 def _configure_threads(accelerator: Accelerator) -> None:
     """Share the CPU cores between local processes unless the user set OMP_NUM_THREADS."""
     if accelerator.device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:
@@ -168,7 +179,7 @@ def _ranks_agree(accelerator, modules: dict) -> bool:
 
 def train(settings: TrainSettings) -> Path:
     """Train (or resume) a run; returns the path of the final export folder."""
-    accelerator = Accelerator(mixed_precision=settings.mixed_precision)
+    accelerator = _make_accelerator(settings)
     _configure_threads(accelerator)
     main = accelerator.is_main_process
     out = Path(settings.out)

@@ -1,0 +1,308 @@
+"""Training end to end: in-process runs of every model, the CLI in a subprocess, a two-process
+`accelerate launch` run, determinism, the files a run writes, and CLI argument errors."""
+
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from conftest import (
+    BATCH,
+    RESOLUTION,
+    STYLES,
+    assert_same_tensors,
+    last_checkpoint,
+    load_state,
+    read_metrics,
+    run_training,
+    settings_for,
+    write_style_dataset,
+)
+from ganstyle.checkpoint import list_checkpoints
+from ganstyle.cli import main as cli_main
+from ganstyle.data import DataError
+from ganstyle.export import load_export
+from ganstyle.train import MetricsLog, TrainSettings, step_seed, train
+
+REPO = Path(__file__).resolve().parents[1]
+STYLE_NAMES = sorted(STYLES)
+
+
+def subprocess_env():
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "ACCELERATE_USE_CPU"):
+        env.pop(key, None)
+    return env
+
+
+def assert_finite_losses(run_dir, steps, tasks):
+    """Every logged loss is a finite number, on every logged step."""
+    rows = read_metrics(run_dir)
+    assert [int(r["step"]) for r in rows] == list(range(1, steps + 1))
+    for task in tasks:
+        losses = [k for k in rows[0] if k.startswith(f"{task}/")]
+        assert f"{task}/d_loss" in losses and f"{task}/g_loss" in losses
+        for row in rows:
+            for key in losses:
+                if key == "generator/r1" and int(row["step"]) < 4:
+                    continue  # lazy R1: first computed at step r1_interval = 4
+                value = float(row[key])
+                assert math.isfinite(value), f"{key} = {row[key]} at step {row['step']}"
+        assert all(float(r[f"{task}/d_loss"]) > 0 for r in rows)
+    assert all(float(r["images_per_sec"]) > 0 for r in rows)
+    return rows
+
+
+def assert_export_is_checkpoint_ema(run_dir, components):
+    state = load_state(last_checkpoint(run_dir))
+    prefixes = {"generator": "model.generator.G_ema.", "translator": "model.translator.T_ema."}
+    for component in components:
+        prefix = prefixes[component]
+        from_checkpoint = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        assert from_checkpoint, f"no {prefix}* tensors in {last_checkpoint(run_dir)}"
+        exported = load_file(str(Path(run_dir) / "export" / component / "model.safetensors"))
+        assert_same_tensors(exported, from_checkpoint)
+
+
+# ---------------------------------------------------------------- settings and helpers
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"model": "gan"}, "--model must be one of generator, translator, both, got 'gan'"),
+    ({"steps": 0}, "--steps must be >= 1, got 0"),
+    ({"batch_size": 0}, "--batch-size must be >= 1"),
+    ({"log_every": -1}, "--log-every must be >= 1"),
+    ({"mixed_precision": "fp8"}, "--mixed-precision must be no, fp16 or bf16"),
+    ({"batch_size": 1, "model": "translator"}, "--batch-size must be >= 2 for the translator"),
+])
+def test_settings_refuse_invalid_values(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        TrainSettings(data="d", out="o", **kwargs)
+    assert TrainSettings(data="d", out="o", model="generator", batch_size=1).task_names == ["generator"]
+    assert TrainSettings(data="d", out="o").task_names == ["generator", "translator"]
+
+
+def test_step_seeds_differ_per_step_and_process():
+    seeds = {step_seed(s, r, t) for s in (0, 1) for r in range(4) for t in range(1, 200)}
+    assert len(seeds) == 2 * 4 * 199
+    assert step_seed(5, 1, 10) == step_seed(5, 1, 10)
+    assert all(0 <= s < 2**63 for s in seeds)
+
+
+def test_metrics_log_appends_under_the_existing_header(tmp_path):
+    log = MetricsLog(tmp_path)
+    log.log(1, {"a": 1.0, "b": 2.0})
+    log.log(2, {"a": 3.0, "b": 4.0})
+    log.close()
+    resumed = MetricsLog(tmp_path)  # a resumed run opens the same file
+    resumed.log(3, {"b": 6.0, "a": 5.0})
+    resumed.close()
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows == [["step", "a", "b"], ["1", "1.0", "2.0"], ["2", "3.0", "4.0"], ["3", "5.0", "6.0"]]
+
+
+# ---------------------------------------------------------------- in-process training runs
+
+
+def test_both_models_train_and_write_every_artifact(both_run):
+    settings, export, tasks = both_run
+    run = Path(settings.out)
+    rows = assert_finite_losses(run, 6, ["generator", "translator"])
+    assert float(rows[-1]["lr/generator.G"]) == settings.lr_generator
+    assert float(rows[-1]["lr/translator.T"]) == settings.lr_translator
+    assert math.isfinite(float(rows[3]["generator/r1"]))  # step 4 is an R1 step
+    # checkpoints at every --checkpoint-every and at the end
+    assert [p.name for p in list_checkpoints(run)] == ["checkpoint-3", "checkpoint-6"]
+    info = json.loads((last_checkpoint(run) / "state.json").read_text())
+    assert info["step"] == 6 and info["seed"] == settings.seed and info["styles"] == STYLE_NAMES
+    assert info["settings"]["resolution"] == RESOLUTION and info["settings"]["model"] == "both"
+    assert info["images_per_style"] == {s: 8 for s in STYLE_NAMES}
+    assert not list((run / "checkpoints").glob(".*"))  # no temporary folder left
+    # sample grids of fixed seeds
+    pad = 2
+    expected_sizes = {
+        "generator": (8 * (RESOLUTION + pad) + pad, 3 * (RESOLUTION + pad) + pad),  # 8 per style x 3 styles
+        "translator": (4 * (RESOLUTION + pad) + pad, 6 * (RESOLUTION + pad) + pad),  # content + 3 styles, 6 rows
+    }
+    for step in (3, 6):
+        for task, size in expected_sizes.items():
+            with Image.open(run / "samples" / f"{task}-{step:07d}.png") as image:
+                assert image.size == size
+    # logs: CSV always, TensorBoard events when tensorboard is installed
+    assert (run / "logs" / "metrics.csv").is_file()
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        assert list((run / "logs").glob("events.out.tfevents.*"))
+    # export: both components, all styles
+    index, modules = load_export(export)
+    assert set(modules) == {"generator", "translator"} and index["styles"] == STYLE_NAMES
+    with torch.no_grad():
+        images = modules["generator"](torch.randn(3, modules["generator"].config.z_dim), torch.tensor([0, 1, 2]))
+    assert images.shape == (3, 3, RESOLUTION, RESOLUTION) and torch.isfinite(images).all()
+    assert_export_is_checkpoint_ema(run, ["generator", "translator"])
+    assert set(tasks) == {"generator", "translator"}
+
+
+@pytest.fixture(scope="module")
+def generator_runs(tmp_path_factory, train_data):
+    """Three 4-step generator runs: two with the same seed, one with another seed."""
+    root = tmp_path_factory.mktemp("generator_runs")
+    runs = {}
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        settings = settings_for(train_data, root / name, model="generator", steps=4, seed=seed,
+                                checkpoint_every=2, sample_every=4)
+        runs[name] = (settings, *run_training(settings))
+    return runs
+
+
+def test_generator_model_trains(generator_runs):
+    settings, export, tasks = generator_runs["a"]
+    rows = assert_finite_losses(settings.out, 4, ["generator"])
+    assert not any(k.startswith("translator/") for k in rows[0])
+    assert math.isfinite(float(rows[3]["generator/r1"]))
+    index, modules = load_export(export)
+    assert list(modules) == ["generator"] and index["components"] == {"generator": "StyleGenerator"}
+    assert [p.name for p in list_checkpoints(settings.out)] == ["checkpoint-2", "checkpoint-4"]
+    assert (Path(settings.out) / "samples" / "generator-0000004.png").is_file()
+    assert not (Path(settings.out) / "samples" / "translator-0000004.png").exists()
+    assert_export_is_checkpoint_ema(settings.out, ["generator"])
+    # the per-style mean w used for truncation was tracked during training
+    assert (modules["generator"].w_avg.abs().sum(dim=1) > 0).all()
+
+
+def test_same_seed_gives_identical_weights_and_another_seed_does_not(generator_runs):
+    exports = {name: load_file(str(run[1] / "generator" / "model.safetensors")) for name, run in generator_runs.items()}
+    assert_same_tensors(exports["a"], exports["b"])
+    assert_same_tensors(load_state(last_checkpoint(generator_runs["a"][0].out)),
+                        load_state(last_checkpoint(generator_runs["b"][0].out)))
+    assert not torch.equal(exports["a"]["const"], exports["c"]["const"])
+    rows_a, rows_b = read_metrics(generator_runs["a"][0].out), read_metrics(generator_runs["b"][0].out)
+    assert [r["generator/g_loss"] for r in rows_a] == [r["generator/g_loss"] for r in rows_b]
+
+
+def test_generator_trains_on_a_single_style_but_the_translator_refuses(tmp_path):
+    data = write_style_dataset(tmp_path / "one", per_style=4, styles={"circles": STYLES["circles"]})
+    export = train(settings_for(data, tmp_path / "run", model="generator", steps=1, checkpoint_every=1))
+    index, _ = load_export(export)
+    assert index["styles"] == ["circles"]
+    with pytest.raises(DataError, match="this model needs at least 2"):
+        train(settings_for(data, tmp_path / "run2", model="translator", steps=1))
+
+
+def test_translator_model_trains_via_the_cli_subprocess(train_data, tmp_path):
+    out = tmp_path / "translator_run"
+    cmd = [sys.executable, "-m", "ganstyle", "train", "--data", str(train_data), "--out", str(out),
+           "--model", "translator", "--resolution", str(RESOLUTION), "--steps", "6", "--batch-size", str(BATCH),
+           "--seed", "3", "--checkpoint-every", "3", "--sample-every", "3", "--log-every", "1"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == f"export written to {out / 'export'}"
+    rows = assert_finite_losses(out, 6, ["translator"])
+    for key in ("translator/r1", "translator/style_loss", "translator/ds_loss", "translator/cycle_loss"):
+        assert all(math.isfinite(float(r[key])) for r in rows)
+    assert not any(k.startswith("generator/") for k in rows[0])
+    index, modules = load_export(out / "export")
+    assert list(modules) == ["translator"] and index["styles"] == STYLE_NAMES
+    assert [p.name for p in list_checkpoints(out)] == ["checkpoint-3", "checkpoint-6"]
+    assert (out / "samples" / "translator-0000006.png").is_file()
+    assert_export_is_checkpoint_ema(out, ["translator"])
+    assert "--model translator" in index["training"]["command"]
+
+
+@pytest.mark.slow
+def test_two_process_accelerate_launch(train_data, tmp_path):
+    """Two CPU processes with gloo. `accelerate launch --cpu` runs a single process unless MPI is
+    available, so the launch goes through torchrun (`--multi_gpu`); train() asks accelerate for its
+    CPU backend when it is launched as several processes on a machine without a GPU."""
+    out = tmp_path / "ddp_run"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
+           "-m", "ganstyle", "train", "--data", str(train_data), "--out", str(out), "--model", "both",
+           "--resolution", str(RESOLUTION), "--steps", "4", "--batch-size", str(BATCH), "--seed", "11",
+           "--checkpoint-every", "2", "--sample-every", "4", "--log-every", "1"]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=900)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-4000:]
+    # one main process announced the run; both processes finished (each CLI prints the export path)
+    assert output.count("training both on 24 images") == 1, output[-4000:]
+    assert output.count(f"export written to {out / 'export'}") == 2
+    assert_finite_losses(out, 4, ["generator", "translator"])
+    assert [p.name for p in list_checkpoints(out)] == ["checkpoint-2", "checkpoint-4"]
+    assert not list((out / "checkpoints").glob(".*")) and not (out / "export.tmp").exists()
+    assert_export_is_checkpoint_ema(out, ["generator", "translator"])
+    index, modules = load_export(out / "export")
+    assert set(modules) == {"generator", "translator"}
+
+
+# ---------------------------------------------------------------- CLI argument errors
+
+
+def run_cli(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(argv)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.err
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--steps", "0"], "ganstyle train: error: --steps must be >= 1, got 0"),
+    (["--batch-size", "1", "--model", "translator"],
+     "ganstyle train: error: --batch-size must be >= 2 for the translator"),
+    (["--checkpoint-every", "0"], "ganstyle train: error: --checkpoint-every must be >= 1, got 0"),
+])
+def test_cli_bad_settings_exit_2_with_one_line(extra, message, capsys, tmp_path, train_data):
+    code, err = run_cli(["train", "--data", str(train_data), "--out", str(tmp_path / "o")] + extra, capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.strip().startswith(message)
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_missing_dataset_exits_2_with_one_line(capsys, tmp_path):
+    code, err = run_cli(["train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2
+    assert err.strip() == f"ganstyle train: error: dataset folder {tmp_path / 'missing'} does not exist"
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["train", "--out", "o"], "the following arguments are required: --data"),
+    (["train", "--data", "d", "--out", "o", "--model", "gan"], "argument --model: invalid choice: 'gan'"),
+    (["train", "--data", "d", "--out", "o", "--steps", "many"], "argument --steps: invalid int value: 'many'"),
+    (["train", "--data", "d", "--out", "o", "--bogus"], "unrecognized arguments: --bogus"),
+    (["fly"], "invalid choice: 'fly'"),
+    ([], "the following arguments are required: command"),
+])
+def test_cli_argument_errors_exit_2(argv, fragment, capsys):
+    code, err = run_cli(argv, capsys)
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    errors = [line for line in lines if "error:" in line]
+    assert len(errors) == 1, err  # one message line (argparse may print the usage before it)
+    assert errors[0] == lines[-1] and lines[-1].startswith("ganstyle") and fragment in lines[-1]
+    assert all(line.startswith(("usage: ganstyle", " ")) for line in lines[:-1]), err
+
+
+def test_cli_resume_mismatch_exits_2(half_run, tmp_path, capsys):
+    run = shutil.copytree(half_run.out, tmp_path / "run")
+    argv = ["train", "--data", half_run.data, "--out", str(run), "--model", "generator", "--resolution", "16",
+            "--steps", "6", "--batch-size", "4", "--resume"]
+    code, err = run_cli(argv, capsys)
+    assert code == 2 and "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"ganstyle train: error: cannot resume from {run / 'checkpoints' / 'checkpoint-3'}")
+    assert "model: checkpoint 'both' vs now 'generator'" in last

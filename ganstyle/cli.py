@@ -11,6 +11,13 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (exit code 2), like every other error of the CLI."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _add_train(sub):
     p = sub.add_parser("train", help="train the generator and/or translator on ROOT/<style>/*.jpg")
     p.add_argument("--data", required=True, help="dataset folder with one sub-folder per style")
@@ -25,6 +32,8 @@ def _add_train(sub):
     p.add_argument("--mixed-precision", default="no", choices=["no", "fp16", "bf16"])
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    p.add_argument("--init-from", default=None,
+                   help="fine-tune: start from an export folder (e.g. checkpoints/ganstyle-styles-64)")
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--sample-every", type=int, default=500)
     p.add_argument("--log-every", type=int, default=10)
@@ -61,8 +70,15 @@ def _load(args):
     return StylePipeline.from_pretrained(model, revision=args.revision, device=args.device)
 
 
+def _check_out(out: Path, count: int) -> None:
+    """Several images need a folder: refuse a file name (before any work is done)."""
+    if count > 1 and out.suffix and not out.is_dir():
+        raise ValueError(f"--out {out} names one file, but there are {count} images; give a folder")
+
+
 def _save_all(images, out: Path, prefix: str) -> None:
     """One image: `out` is a file (or a folder to put it in); several: `out` is a folder."""
+    _check_out(out, len(images))
     if len(images) == 1 and out.suffix:
         out.parent.mkdir(parents=True, exist_ok=True)
         images[0].save(out)
@@ -78,6 +94,7 @@ def _save_all(images, out: Path, prefix: str) -> None:
 def _run_generate(args):
     if not 1 <= args.n <= 1024:
         raise ValueError(f"-n must be between 1 and 1024, got {args.n}")
+    _check_out(Path(args.out), args.n)
     pipe = _load(args)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     images = []
@@ -95,6 +112,10 @@ def _run_transfer(args):
 
 
 def _run_interpolate(args):
+    out = Path(args.out)
+    if out.suffix.lower() not in ("", ".gif", ".mp4") and not out.is_dir():
+        raise ValueError(f"--out {out}: animations are written as .gif or .mp4; give one of those, "
+                         "or a folder for the frames")
     pipe = _load(args)
     frames = pipe.interpolate(_endpoint(args.start), _endpoint(args.end), steps=args.steps, seed=args.seed,
                               truncation=args.truncation, image=args.image, size=args.size)
@@ -221,7 +242,7 @@ def _add_evaluate(sub):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ganstyle", description="GAN-based style-diverse image generation")
+    parser = _Parser(prog="ganstyle", description="GAN-based style-diverse image generation")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_inference(sub)

@@ -96,6 +96,10 @@ class Task:
     def modules(self) -> dict:
         raise NotImplementedError
 
+    def generating_modules(self) -> list:
+        """The trained generating network and its EMA copy (what an export holds)."""
+        raise NotImplementedError
+
     def optimizers(self) -> dict:
         raise NotImplementedError
 
@@ -129,6 +133,9 @@ class GeneratorTask(Task):
 
     def modules(self):
         return {"G": self.G, "D": self.D, "G_ema": self.G_ema}
+
+    def generating_modules(self):
+        return [self.G, self.G_ema]
 
     def optimizers(self):
         return {"G": self.opt_G.optimizer, "D": self.opt_D.optimizer}
@@ -222,6 +229,9 @@ class TranslatorTask(Task):
 
     def modules(self):
         return {"T": self.T, "D": self.D, "T_ema": self.T_ema}
+
+    def generating_modules(self):
+        return [self.T, self.T_ema]
 
     def optimizers(self):
         return {"T": self.opt_T.optimizer, "D": self.opt_D.optimizer}

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from .data import ImageBank
-from .export import save_export
+from .export import load_export, save_export
 from .modeling import CheckpointError
 from .tasks import TASKS, min_styles
 
@@ -48,6 +48,7 @@ class TrainSettings:
     mixed_precision: str = "no"
     seed: Optional[int] = None
     resume: bool = False
+    init_from: Optional[str] = None
     checkpoint_every: int = 500
     sample_every: int = 500
     log_every: int = 10
@@ -165,6 +166,28 @@ def _check_resumable(info: dict, settings: TrainSettings, styles: list, path) ->
         raise CheckpointError(f"cannot resume from {path}: " + "; ".join(diffs))
 
 
+def _init_from_export(folder, tasks, resolution: int) -> list:
+    """Fine-tuning: start each task's generating network and its EMA copy from an export
+    folder. Tensors whose name and shape match are copied; the rest (per-style heads when
+    the number of styles differs) keep their fresh initialization and are returned. The
+    discriminator starts fresh: exports do not carry it."""
+    index, exported = load_export(folder)
+    if index["resolution"] != resolution:
+        raise CheckpointError(f"--init-from {folder} is a {index['resolution']} px model; train it at "
+                              f"--resolution {index['resolution']}")
+    fresh = []
+    for task in tasks:
+        if task.name not in exported:
+            raise CheckpointError(f"--init-from {folder} has no {task.name} to start from")
+        source = exported[task.name].state_dict()
+        for module in task.generating_modules():
+            state = module.state_dict()
+            matching = {k: v for k, v in source.items() if k in state and v.shape == state[k].shape}
+            module.load_state_dict(matching, strict=False)
+        fresh += [f"{task.name}.{k}" for k in state if k not in matching]
+    return fresh
+
+
 def _ranks_agree(accelerator, modules: dict) -> bool:
     """True when every process holds the same weights (checksum of all parameters)."""
     if accelerator.num_processes == 1:
@@ -203,6 +226,10 @@ def train(settings: TrainSettings) -> Path:
         _check_resumable(info, settings, bank.styles, resume_from)
         start = info["step"]
         accelerator.print(f"resumed from {resume_from} at step {start}")
+    elif settings.init_from:
+        fresh = _init_from_export(settings.init_from, tasks, settings.resolution)
+        accelerator.print(f"initialized from {settings.init_from}"
+                          + (f"; {len(fresh)} per-style tensors start fresh" if fresh else ""))
     if start >= settings.steps:
         accelerator.print(f"already at step {start} >= --steps {settings.steps}; nothing to train")
 

@@ -27,7 +27,9 @@ from conftest import (
     settings_for,
     write_style_dataset,
 )
+import ganstyle.train as train_module
 from ganstyle.checkpoint import list_checkpoints
+from ganstyle.modeling import CheckpointError
 from ganstyle.cli import main as cli_main
 from ganstyle.data import DataError
 from ganstyle.export import load_export
@@ -306,3 +308,43 @@ def test_cli_resume_mismatch_exits_2(half_run, tmp_path, capsys):
     last = err.strip().splitlines()[-1]
     assert last.startswith(f"ganstyle train: error: cannot resume from {run / 'checkpoints' / 'checkpoint-3'}")
     assert "model: checkpoint 'both' vs now 'generator'" in last
+
+
+def test_init_from_export_starts_fine_tuning_from_its_weights(both_run, train_data, tmp_path):
+    _, export, _ = both_run
+    settings = settings_for(train_data, tmp_path / "ft", steps=1, init_from=str(export))
+    tasks = [train_module.TASKS[name](settings, *_accelerator_and_bank(settings)) for name in settings.task_names]
+    fresh = train_module._init_from_export(export, tasks, settings.resolution)
+    assert fresh == []
+    _, exported = load_export(export)
+    for task in tasks:
+        for module in task.generating_modules():
+            assert_same_tensors(module.state_dict(), exported[task.name].state_dict())
+
+
+def test_init_from_with_other_styles_keeps_shared_weights_and_reinitializes_style_heads(both_run, tmp_path):
+    _, export, _ = both_run
+    data = write_style_dataset(tmp_path / "two_styles", per_style=4, styles=dict(list(STYLES.items())[:2]))
+    settings = settings_for(data, tmp_path / "ft", steps=1, model="generator", init_from=str(export))
+    task = train_module.TASKS["generator"](settings, *_accelerator_and_bank(settings))
+    fresh = train_module._init_from_export(export, [task], settings.resolution)
+    assert "generator.w_avg" in fresh and "generator.mapping.embed.weight" in fresh
+    _, exported = load_export(export)
+    assert torch.equal(task.G_ema.const, exported["generator"].const)
+
+
+def test_init_from_refuses_another_resolution(both_run, train_data, tmp_path):
+    _, export, _ = both_run
+    settings = settings_for(train_data, tmp_path / "ft", resolution=32, model="generator", init_from=str(export))
+    task = train_module.TASKS["generator"](settings, *_accelerator_and_bank(settings))
+    with pytest.raises(CheckpointError, match="--resolution 16"):
+        train_module._init_from_export(export, [task], settings.resolution)
+
+
+def _accelerator_and_bank(settings):
+    from accelerate import Accelerator
+
+    from ganstyle.data import ImageBank
+    from ganstyle.tasks import min_styles
+
+    return Accelerator(cpu=True), ImageBank(settings.data, settings.resolution, min_styles(settings.model))

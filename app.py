@@ -139,6 +139,13 @@ def parse_seeds(text: str, name: str) -> list:
     return seeds
 
 
+def gif_frame(frame: Image.Image) -> Image.Image:
+    """A palette version of an RGB frame for the GIF: fast octree palette plus Floyd-Steinberg
+    dithering. Pillow's default (median cut, no dithering) takes ~30x longer and bands."""
+    palette = frame.quantize(256, method=Image.Quantize.FASTOCTREE)
+    return frame.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
+
+
 def _caption(image) -> str:
     return f"{image.info.get('style', '')} · seed {image.info['seed']}" if "seed" in image.info else ""
 
@@ -160,7 +167,7 @@ class StyleApp:
 
     def _pipeline(self) -> StylePipeline:
         if self.pipe is None:
-            raise gr.Error(f"No model is loaded: {self.error}", print_exception=False)
+            raise gr.Error(f"No model is loaded. {self.error}", print_exception=False)
         return self.pipe
 
     def _gif_path(self) -> Path:
@@ -224,7 +231,7 @@ class StyleApp:
             end = load_image(end_reference, "end reference") if end_reference else end_style
             frames = pipe.interpolate(start, end, steps=steps, seed=_seed(start_seed), image=content)
         progress(0.9, desc="Writing the GIF")
-        gif = str(pipe.save_animation(frames, self._gif_path(), fps=8))
+        gif = str(pipe.save_animation([gif_frame(f) for f in frames], self._gif_path(), fps=8))
         return frames, gif, gif
 
     @_user_errors("Style mixing")
@@ -262,13 +269,13 @@ def load_pipeline(model):
     if isinstance(model, StylePipeline):
         return model, None
     if Path(model) == DEFAULT_MODEL and not DEFAULT_MODEL.is_dir():
-        return None, (f"the default checkpoint `{DEFAULT_MODEL.relative_to(ROOT)}` is not there yet. "
+        return None, (f"The default checkpoint `{DEFAULT_MODEL.relative_to(ROOT)}` is not there yet. "
                       "Set the environment variable `GANSTYLE_MODEL` to an export folder or a Hugging Face "
                       "Hub repo id and restart the app.")
     try:
         return StylePipeline.from_pretrained(model), None
     except (ValueError, TypeError, OSError) as err:
-        return None, f"cannot load `{model}`: {err}"
+        return None, f"Cannot load `{model}`: {err}"
 
 
 def _model_name(model, pipe) -> str:

@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import struct
+import sys
 import urllib.request
 import zlib
 from pathlib import Path
@@ -25,6 +26,8 @@ from gradio_client.exceptions import AppError  # noqa: E402
 from tiny_model import STYLES, build_tiny_export  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # app.py lives at the root (plain `pytest` does not add it)
+    sys.path.insert(0, str(ROOT))
 PHOTO = ROOT / "examples" / "scene-lake.jpg"  # 384x288
 REFERENCE = ROOT / "examples" / "scene-town.jpg"
 pytestmark = pytest.mark.slow

@@ -11,6 +11,7 @@ selenium`; skipped with the reason when either is missing.
 import os
 import shutil
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -30,6 +31,8 @@ pytestmark = [
                        reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"),
 ]
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # app.py lives at the root (plain `pytest` does not add it)
+    sys.path.insert(0, str(ROOT))
 PHOTO = ROOT / "examples" / "scene-lake.jpg"
 TIMEOUT = 60
 

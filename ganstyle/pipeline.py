@@ -14,8 +14,9 @@ returns PIL images and is deterministic: image i of a call with seed s is drawn 
 s + i, so it is the same whatever the batch size or the order of calls.
 """
 
+import importlib.util
+import numbers
 import random
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,15 +24,17 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .export import load_export, save_export
+from .export import INDEX_NAME, load_export, save_export
 from .hub import render_model_card, resolve_model
 from .imageio import ImageError, open_image, pil_to_tensor, resize_crop, tensor_to_pil
 
 MAX_SIDE = 1024
-"""Largest output side of `transfer`; larger inputs are downscaled to it first."""
+"""Largest output side: `transfer` downscales larger inputs to it first; the most `size` of
+`generate`/`mix`/`interpolate` may ask for."""
 MAX_IMAGES = 64
 """Most images one call may return (n, or steps of an interpolation)."""
-BATCH = 16
+MAX_SEED = 2**63 - 1
+"""Largest seed (torch generators take 64-bit seeds); seed + n - 1 must not exceed it."""
 WORK_SCALE = 4
 """Transfer runs the translator at up to this multiple of its training resolution (long
 side); see `StylePipeline._translate`. Set `pipe.work_side` to change it per pipeline."""
@@ -57,18 +60,31 @@ def _check_fraction(name: str, value) -> float:
     return float(value)
 
 
-def _resolve_seed(seed) -> int:
+def _resolve_seed(seed, count: int = 1) -> int:
+    """`seed` as a Python int (a random one when None); seeds seed..seed+count-1 must be valid."""
     if seed is None:
         return random.randrange(2**31)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED - count + 1:
+        raise ValueError(f"seed must be an integer from 0 to {MAX_SEED - count + 1} (2**63 - {count}), got {seed!r}")
+    return int(seed)
+
+
+def _check_size(size):
+    """Output side for generation (None: the model's resolution)."""
+    return None if size is None else _check_count("size", size, 1, MAX_SIDE)
+
+
+def _image_name(role: str, value) -> str:
+    """How error messages call an input image: its role, and its file name when it has one."""
+    return f"{role} {str(value)!r}" if isinstance(value, (str, Path)) else role
 
 
 def _is_image_like(value) -> bool:
-    return isinstance(value, (Image.Image, Path)) or (
-        isinstance(value, str) and Path(value).suffix.lower() in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif")
-    )
+    """A reference image rather than a style name: a PIL image, a Path, or a string that names
+    an existing file or ends like an image file."""
+    return isinstance(value, (Image.Image, Path)) or (isinstance(value, str) and (
+        Path(value).suffix.lower() in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+        or Path(value).is_file()))
 
 
 class StylePipeline:
@@ -106,16 +122,21 @@ class StylePipeline:
                    source=folder)
 
     def save_pretrained(self, folder) -> Path:
-        """Write the model as an export folder (model_index.json, components, README.md model card)."""
-        folder = Path(folder)
+        """Write the model as an export folder (model_index.json, components, README.md model card).
+        The folder is replaced as a whole, so it must be new, empty or a ganstyle model folder."""
+        folder = Path(folder).expanduser().resolve()
+        if folder.exists() and not (folder / INDEX_NAME).is_file() and (not folder.is_dir() or any(folder.iterdir())):
+            raise ValueError(f"{folder} exists and is not a ganstyle model folder; save_pretrained replaces the "
+                             "whole folder, so give a new or empty one")
+        card = self.source / "README.md" if self.source else None
+        card_text = card.read_text(encoding="utf-8") if card is not None and card.is_file() else None
         components = {k: m for k, m in (("generator", self.generator), ("translator", self.translator)) if m}
         save_export(folder, self.styles, self.resolution, {k: m.cpu() for k, m in components.items()},
                     extra={k: v for k, v in self.info.items() if not k.startswith("_") and k != "format_version"})
         for module in components.values():
             module.to(self.device)
-        card = self.source / "README.md" if self.source else None
-        if card is not None and card.is_file():
-            shutil.copyfile(card, folder / "README.md")
+        if card_text is not None:  # read first: `folder` may be the source folder itself
+            (folder / "README.md").write_text(card_text, encoding="utf-8")
         else:
             index = {**self.info, "styles": self.styles, "resolution": self.resolution, "components": components}
             (folder / "README.md").write_text(render_model_card(index), encoding="utf-8")
@@ -162,12 +183,10 @@ class StylePipeline:
 
     @torch.inference_mode()
     def _render(self, ws_list, size=None):
+        """One synthesis call per latent: convolution kernels pick batch-size dependent
+        algorithms, so batching would change pixels with the batch size."""
         G = self.generator
-        images = []
-        for start in range(0, len(ws_list), BATCH):
-            ws = torch.cat(ws_list[start:start + BATCH])
-            images.extend(G.synthesis(ws))
-        return [self._finish(tensor_to_pil(img), size) for img in images]
+        return [self._finish(tensor_to_pil(G.synthesis(ws)[0]), size) for ws in ws_list]
 
     @staticmethod
     def _finish(image, size):
@@ -179,14 +198,15 @@ class StylePipeline:
     def generate(self, style="random", n: int = 1, seed=None, truncation: float = 1.0, size=None):
         """`n` random images of `style` (a name, or "random" for a style picked per seed).
         `truncation` in [0, 1] pulls toward the style's average (less variety, fewer artefacts).
-        `size` upscales the square output (default: the model's resolution). Each image
+        `size` (1-1024) resizes the square output (default: the model's resolution). Each image
         carries its seed and style in `image.info`."""
         G = self._require("generator")
         n = _check_count("n", n)
         truncation = _check_fraction("truncation", truncation)
+        size = _check_size(size)
         if style != "random":
             self._label(style)
-        seed = _resolve_seed(seed)
+        seed = _resolve_seed(seed, n)
         ws, names = [], []
         for i in range(n):
             w, name = self._latent_w(style, seed + i, truncation)
@@ -206,6 +226,7 @@ class StylePipeline:
         num_ws = G.num_ws
         crossover = num_ws // 2 if crossover is None else _check_count("crossover", crossover, 1, num_ws - 1)
         truncation = _check_fraction("truncation", truncation)
+        size = _check_size(size)
         (style_a, seed_a), (style_b, seed_b) = self._pair(coarse), self._pair(fine)
         w_a, _ = self._latent_w(style_a, seed_a, truncation)
         w_b, _ = self._latent_w(style_b, seed_b, truncation)
@@ -223,20 +244,24 @@ class StylePipeline:
     # ----------------------------------------------------------------- style transfer
     def _content_tensor(self, image):
         """The content image as a (1, 3, H, W) tensor at most MAX_SIDE on the long side."""
-        image = open_image(image, name="the content image")
+        name = _image_name("the content image", image)
+        image = open_image(image, name=name)
+        original = image.size
         if max(image.size) > MAX_SIDE:
             scale = MAX_SIDE / max(image.size)
             image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                                  Image.Resampling.LANCZOS)
         if min(image.size) < 8:
-            raise ImageError(f"the content image is too small ({image.width}x{image.height}); need at least 8x8")
+            shown = f"{original[0]}x{original[1]}" + (f", {image.width}x{image.height} once downscaled to "
+                                                       f"{MAX_SIDE} px" if image.size != original else "")
+            raise ImageError(f"{name} is too small ({shown}); need at least 8 px on each side")
         return image, pil_to_tensor(image).unsqueeze(0).to(self.device)
 
     def _reference_code(self, reference, style=None):
         """Style code of a reference image. Its style is `style` when given, otherwise the one
         whose style-code distribution the encoder's reading fits best."""
         T = self.translator
-        ref = open_image(reference, name="the reference image")
+        ref = open_image(reference, name=_image_name("the reference image", reference))
         x = pil_to_tensor(resize_crop(ref, self.resolution)).unsqueeze(0).to(self.device)
         if style is not None:
             return T.style_from_reference(x, torch.tensor([self._label(style)], device=self.device))
@@ -250,7 +275,8 @@ class StylePipeline:
         produces for that style."""
         T = self.translator
         if not torch.is_tensor(reference):
-            reference = pil_to_tensor(resize_crop(open_image(reference), self.resolution)).unsqueeze(0)
+            reference = open_image(reference, name=_image_name("the reference image", reference))
+            reference = pil_to_tensor(resize_crop(reference, self.resolution)).unsqueeze(0)
         reference = reference.to(self.device)
         if self._style_stats is None:
             z = torch.randn(512, T.config.latent_dim, generator=_seed_generator(0)).to(self.device)
@@ -279,10 +305,11 @@ class StylePipeline:
         return content + F.interpolate(change, size=(h, w), mode="bicubic", align_corners=False)
 
     def _run_translator(self, content, code):
-        """The translation network on any size: padded to a multiple of its stride."""
+        """The translation network on any size: padded to a multiple of its stride, and to at
+        least two strides (instance norm needs more than one value at the bottleneck)."""
         stride = 2**self.translator.config.num_downsamples
         _, _, h, w = content.shape
-        pad_h, pad_w = (-h) % stride, (-w) % stride
+        pad_h, pad_w = max((-h) % stride, 2 * stride - h), max((-w) % stride, 2 * stride - w)
         x = F.pad(content, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else content
         out = self.translator(x.contiguous(memory_format=torch.channels_last), code)
         return out[:, :, :h, :w]
@@ -303,14 +330,15 @@ class StylePipeline:
             raise ValueError("give either style= (a style name) or reference= (an image), not both or neither")
         strength = _check_fraction("strength", strength)
         n = _check_count("n", n)
+        if style is not None:
+            label = torch.tensor([self._label(style)], device=self.device)
+            seed = _resolve_seed(seed, n)
         content_image, content = self._content_tensor(image)
         if reference is not None:
             code = self._reference_code(reference, reference_style)
             codes = [code] * n
             seed = None
         else:
-            label = torch.tensor([self._label(style)], device=self.device)
-            seed = _resolve_seed(seed)
             codes = [T.style_from_latent(torch.randn(1, T.config.latent_dim, generator=_seed_generator(seed + i))
                                          .to(self.device), label) for i in range(n)]
         outputs = []
@@ -335,6 +363,7 @@ class StylePipeline:
         from the same `seed`) or (style, seed) pairs. With a content `image` (transfer, in
         style-code space): `start`/`end` are style names or reference images."""
         steps = _check_count("steps", steps, 2, MAX_IMAGES)
+        size = _check_size(size)
         seed = _resolve_seed(seed)
         weights = torch.linspace(0, 1, steps).tolist()
         if image is None:
@@ -374,7 +403,10 @@ class StylePipeline:
                 import imageio.v3 as iio
                 import numpy as np
             except ImportError:
-                raise ValueError("writing MP4 needs `pip install imageio imageio-ffmpeg`; use .gif") from None
+                iio = None
+            # imageio alone cannot write MP4: it needs its ffmpeg (or PyAV) backend.
+            if iio is None or not any(_installed(m) for m in ("imageio_ffmpeg", "av")):
+                raise ValueError("writing MP4 needs `pip install imageio imageio-ffmpeg`; use .gif")
             iio.imwrite(path, np.stack([np.asarray(f.convert("RGB")) for f in sequence]), fps=fps)
             return path
         if path.suffix.lower() != ".gif":
@@ -386,6 +418,13 @@ class StylePipeline:
         parts = [c for c in ("generator", "translator") if getattr(self, c) is not None]
         return (f"StylePipeline(styles={self.styles}, resolution={self.resolution}, "
                 f"components={parts}, device={self.device})")
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
+        return False
 
 
 def keep_colors(content: Image.Image, stylized: Image.Image) -> Image.Image:

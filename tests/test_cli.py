@@ -1,0 +1,269 @@
+"""`ganstyle generate|transfer|interpolate|mix` over the tiny model (issue "Pipeline", point 4):
+files written and their sizes, the same images as the Python API, and exit code 2 with a
+one-line message on bad arguments. Most runs call `main(argv)` in-process; a few go through
+`python -m ganstyle` in a subprocess to check the real entry point."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ganstyle.hub
+from ganstyle import StylePipeline
+from ganstyle.cli import main
+from tiny_styled import STYLES, build_styled_tiny_export as build_tiny_export
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory) -> Path:
+    return build_tiny_export(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_dir) -> StylePipeline:
+    return StylePipeline.from_pretrained(tiny_dir)
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory) -> Path:
+    """A 301x173 content photo (odd sizes on purpose)."""
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("photos") / "photo.png"
+    Image.fromarray(rng.integers(0, 256, (173, 301, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory) -> tuple:
+    folder = tmp_path_factory.mktemp("refs")
+    a, b = folder / "ref-a.png", folder / "ref-b.jpg"
+    Image.new("RGB", (40, 60), (200, 30, 30)).save(a)
+    Image.fromarray(np.random.default_rng(3).integers(0, 256, (50, 50, 3), dtype=np.uint8)).save(b)
+    return a, b
+
+
+def cli(capsys, *argv):
+    """Run `ganstyle ARGV` in-process: (exit code, stdout, stderr)."""
+    try:
+        main([str(a) for a in argv])
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def opened(path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+def same(a, b) -> bool:
+    return a.size == b.size and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def env() -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def assert_one_line_error(code, out, err, command, match):
+    assert code == 2, (code, out, err)
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected a one-line message, got:\n{err}"
+    assert lines[0].startswith(f"ganstyle {command}: error: "), lines[0]
+    assert match in lines[0], lines[0]
+
+
+# ----------------------------------------------------------------------------- generate
+def test_generate_writes_one_file_per_seed(capsys, tiny_dir, pipe, tmp_path):
+    code, out, err = cli(capsys, "generate", "--model", tiny_dir, "--style", "circle", "-n", 3, "--seed", 5,
+                         "--out", tmp_path / "gen")
+    assert code == 0, err
+    files = sorted((tmp_path / "gen").iterdir())
+    assert [f.name for f in files] == ["circle-5.png", "circle-6.png", "circle-7.png"]
+    assert out.split() == [str(f) for f in files]
+    for seed, path in zip((5, 6, 7), files):
+        image = opened(path)
+        assert image.size == (32, 32)
+        assert same(image, pipe.generate("circle", seed=seed)[0])
+
+
+def test_generate_many_shows_progress_and_keeps_seeds(capsys, tiny_dir, pipe, tmp_path):
+    code, _, err = cli(capsys, "generate", "--model", tiny_dir, "--style", "triangle", "-n", 20, "--seed", 0,
+                       "--out", tmp_path / "many")
+    assert code == 0
+    assert "generating" in err  # tqdm progress on stderr
+    assert len(list((tmp_path / "many").glob("triangle-*.png"))) == 20
+    for seed in (0, 15, 16, 19):
+        assert same(opened(tmp_path / "many" / f"triangle-{seed}.png"), pipe.generate("triangle", seed=seed)[0])
+
+
+def test_generate_single_file_with_size(capsys, tiny_dir, pipe, tmp_path):
+    out = tmp_path / "sub" / "one.png"
+    code, stdout, _ = cli(capsys, "generate", "--model", tiny_dir, "--style", "random", "--seed", 9,
+                          "--truncation", 0.7, "--size", 64, "--out", out)
+    assert code == 0 and stdout.strip() == str(out)
+    assert same(opened(out), pipe.generate("random", seed=9, truncation=0.7, size=64)[0])
+
+
+def test_generate_uses_the_default_checkpoint(capsys, tiny_dir, pipe, tmp_path, monkeypatch):
+    monkeypatch.setattr(ganstyle.hub, "DEFAULT_MODEL", tiny_dir)
+    code, _, _ = cli(capsys, "generate", "--style", "square", "--seed", 1, "--out", tmp_path / "d.png")
+    assert code == 0 and same(opened(tmp_path / "d.png"), pipe.generate("square", seed=1)[0])
+    monkeypatch.setattr(ganstyle.hub, "DEFAULT_MODEL", tmp_path / "checkpoints" / "absent")
+    assert_one_line_error(*cli(capsys, "generate", "--out", tmp_path / "e.png"), "generate", "no --model given")
+    assert not (tmp_path / "e.png").exists()
+
+
+# ----------------------------------------------------------------------------- transfer
+def test_transfer_keeps_the_photo_size(capsys, tiny_dir, pipe, photo, tmp_path):
+    out = tmp_path / "styled.png"
+    code, _, err = cli(capsys, "transfer", photo, "--model", tiny_dir, "--style", "square", "--seed", 1,
+                       "--strength", 0.6, "--out", out)
+    assert code == 0, err
+    assert opened(out).size == (301, 173)
+    assert same(opened(out), pipe.transfer(photo, style="square", seed=1, strength=0.6)[0])
+
+
+def test_transfer_variants_go_to_a_folder(capsys, tiny_dir, pipe, photo, tmp_path):
+    code, _, _ = cli(capsys, "transfer", photo, "--model", tiny_dir, "--style", "circle", "-n", 2, "--seed", 4,
+                     "--preserve-color", "--out", tmp_path / "variants")
+    assert code == 0
+    files = sorted((tmp_path / "variants").iterdir())
+    assert [f.name for f in files] == ["photo-4.png", "photo-5.png"]
+    expected = pipe.transfer(photo, style="circle", n=2, seed=4, preserve_color=True)
+    assert all(same(opened(f), e) for f, e in zip(files, expected))
+
+
+def test_transfer_by_reference(capsys, tiny_dir, pipe, photo, references, tmp_path):
+    out = tmp_path / "ref.png"
+    code, _, _ = cli(capsys, "transfer", photo, "--model", tiny_dir, "--reference", references[1], "--out", out)
+    assert code == 0
+    assert same(opened(out), pipe.transfer(photo, reference=references[1])[0])
+    code, _, _ = cli(capsys, "transfer", photo, "--model", tiny_dir, "--reference", references[1],
+                     "--strength", 0, "--out", tmp_path / "zero.png")
+    assert code == 0 and same(opened(tmp_path / "zero.png"), opened(photo))
+
+
+# ----------------------------------------------------------------------------- interpolate
+def test_interpolate_to_gif(capsys, tiny_dir, tmp_path):
+    out = tmp_path / "anim" / "loop.gif"
+    code, stdout, _ = cli(capsys, "interpolate", "circle", "square", "--model", tiny_dir, "--steps", 4, "--seed", 2,
+                          "--fps", 5, "--out", out)
+    assert code == 0 and stdout.strip() == str(out)
+    with Image.open(out) as gif:
+        assert gif.n_frames == 6 and gif.size == (32, 32) and gif.info["duration"] == 200
+
+
+def test_interpolate_seeds_to_frames(capsys, tiny_dir, pipe, tmp_path):
+    code, _, _ = cli(capsys, "interpolate", "circle:1", "square:2", "--model", tiny_dir, "--steps", 3,
+                     "--size", 48, "--out", tmp_path / "frames")
+    assert code == 0
+    files = sorted((tmp_path / "frames").iterdir())
+    assert [f.name for f in files] == ["frame-000.png", "frame-001.png", "frame-002.png"]
+    assert same(opened(files[0]), pipe.generate("circle", seed=1, size=48)[0])
+    assert same(opened(files[-1]), pipe.generate("square", seed=2, size=48)[0])
+
+
+def test_interpolate_transfer_between_references_and_styles(capsys, tiny_dir, photo, references, tmp_path):
+    code, _, _ = cli(capsys, "interpolate", references[0], references[1], "--image", photo, "--model", tiny_dir,
+                     "--steps", 3, "--out", tmp_path / "tframes")
+    assert code == 0
+    files = sorted((tmp_path / "tframes").iterdir())
+    assert len(files) == 3 and all(opened(f).size == (301, 173) for f in files)
+    code, _, _ = cli(capsys, "interpolate", "circle", "triangle", "--image", references[0], "--model", tiny_dir,
+                     "--steps", 3, "--seed", 0, "--out", tmp_path / "t.gif")
+    assert code == 0
+    with Image.open(tmp_path / "t.gif") as gif:
+        assert gif.size == (40, 60) and gif.n_frames == 4
+
+
+# ----------------------------------------------------------------------------- mix
+def test_mix_writes_the_mixed_image(capsys, tiny_dir, pipe, tmp_path):
+    out = tmp_path / "mix.png"
+    code, _, _ = cli(capsys, "mix", "--model", tiny_dir, "--coarse", "circle:1", "--fine", "square:2",
+                     "--crossover", 7, "--out", out)
+    assert code == 0
+    assert same(opened(out), pipe.mix(("circle", 1), ("square", 2), crossover=7))
+    code, _, _ = cli(capsys, "mix", "--model", tiny_dir, "--coarse", "random:3", "--fine", "triangle:4",
+                     "--size", 64, "--out", tmp_path / "mixes")
+    assert code == 0 and opened(tmp_path / "mixes" / "mix-000.png").size == (64, 64)
+
+
+# ----------------------------------------------------------------------------- bad arguments
+BAD = [  # (command line after the command name, what the message must say)
+    ("generate", ["--style", "cubism"], "unknown style 'cubism'; this model knows: " + ", ".join(STYLES)),
+    ("generate", ["-n", 0], "-n must be between 1 and 1024"),
+    ("generate", ["--seed", -3], "seed must be"),
+    ("generate", ["--truncation", "abc"], "invalid float value"),
+    ("generate", ["--size", 1025], "size must be between 1 and 1024"),
+    ("generate", ["-n", 3, "--out", "{tmp}/one.png"], "one.png"),
+    ("mix", ["--coarse", "circle", "--fine", "square:1"], "expected STYLE:SEED"),
+    ("mix", ["--coarse", "circle:x", "--fine", "square:1"], "expected STYLE:SEED"),
+    ("mix", ["--coarse", "circle:1", "--fine", "cubism:1"], "unknown style 'cubism'"),
+    ("mix", ["--coarse", "circle:1", "--fine", "square:1", "--crossover", 99], "crossover must be between"),
+    ("transfer", ["{tmp}/missing.jpg", "--style", "circle"], "missing.jpg"),
+    ("transfer", ["{photo}", "--style", "circle", "--strength", 2], "strength must be between 0 and 1, got 2.0"),
+    ("transfer", ["{photo}", "--style", "cubism"], "unknown style 'cubism'"),
+    ("transfer", ["{photo}"], "one of the arguments --style --reference is required"),
+    ("transfer", ["{photo}", "--reference", "{tmp}/gone.png"], "gone.png"),
+    ("transfer", ["{notimage}", "--style", "circle"], "not an image"),
+    ("transfer", ["{photo}", "--style", "circle", "-n", 0], "n must be between"),
+    ("interpolate", ["circle", "square", "--steps", 1], "steps must be between 2 and 64"),
+    ("interpolate", ["circle", "cubism"], "unknown style 'cubism'"),
+    ("interpolate", ["circle", "square", "--out", "{tmp}/anim.avi"], ".gif or .mp4"),
+]
+
+
+@pytest.mark.parametrize("command, args, match", BAD, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(BAD)])
+def test_bad_arguments_exit_2_with_one_line(capsys, tiny_dir, photo, tmp_path, monkeypatch, command, args, match):
+    monkeypatch.chdir(tmp_path)  # default outputs would land here
+    notimage = tmp_path / "notes.png"
+    notimage.write_text("not an image")
+    fill = {"tmp": tmp_path, "photo": photo, "notimage": notimage}
+    argv = [str(a).format(**fill) for a in args]
+    code, out, err = cli(capsys, command, *argv, "--model", tiny_dir)
+    assert_one_line_error(code, out, err, command, match)
+    assert out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.png"]  # nothing written
+
+
+def test_unknown_command_and_bad_model_exit_2(capsys, tmp_path):
+    code, _, err = cli(capsys, "frobnicate")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "invalid choice" in err
+    assert_one_line_error(*cli(capsys, "generate", "--model", tmp_path / "no-such-model"), "generate",
+                          "does not exist")
+
+
+def test_mp4_without_backend_is_refused_in_one_line(capsys, tiny_dir, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
+    monkeypatch.setitem(sys.modules, "av", None)
+    code, out, err = cli(capsys, "interpolate", "circle", "square", "--model", tiny_dir, "--steps", 2,
+                         "--out", tmp_path / "clip.mp4")
+    assert_one_line_error(code, out, err, "interpolate", "imageio-ffmpeg")
+
+
+# ----------------------------------------------------------------------------- real entry point
+def test_python_m_ganstyle_generate(tiny_dir, pipe, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "ganstyle", "generate", "--model", str(tiny_dir),
+                             "--style", "square", "-n", "2", "--seed", "3", "--out", str(tmp_path / "out")],
+                            env=env(), capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    for seed in (3, 4):
+        assert same(opened(tmp_path / "out" / f"square-{seed}.png"), pipe.generate("square", seed=seed)[0])
+
+
+def test_python_m_ganstyle_bad_argument(tiny_dir, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "ganstyle", "transfer", str(tmp_path / "missing.png"),
+                             "--style", "circle", "--model", str(tiny_dir)],
+                            env=env(), capture_output=True, text=True, timeout=180)
+    assert_one_line_error(result.returncode, result.stdout, result.stderr, "transfer", "missing.png': no such file")

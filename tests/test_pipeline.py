@@ -1,0 +1,627 @@
+"""StylePipeline on a tiny random-weight export: every method, output sizes, determinism and
+the errors of bad input (issue "Pipeline", points 2, 3 and 5). Offline, CPU, a few seconds.
+
+The translator's internal working resolution may change, so transfer is tested by what a
+user sees: sizes and aspect ratios, determinism, strength and colour semantics.
+"""
+
+import io
+import math
+import os
+import random
+import re
+import sys
+import traceback
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageOps
+
+from ganstyle import CheckpointError, ImageError, StylePipeline
+from ganstyle.pipeline import MAX_IMAGES, MAX_SIDE
+from tiny_styled import STYLES, build_styled_tiny_export as build_tiny_export
+
+
+# ----------------------------------------------------------------------------- helpers
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory) -> Path:
+    return build_tiny_export(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_dir) -> StylePipeline:
+    return StylePipeline.from_pretrained(tiny_dir, device="cpu")
+
+
+def fresh(tiny_dir) -> StylePipeline:
+    return StylePipeline.from_pretrained(tiny_dir, device="cpu")
+
+
+def pixels(image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def same(a, b) -> bool:
+    """Pixel-exact equality of two images (size included)."""
+    return a.size == b.size and np.array_equal(pixels(a), pixels(b))
+
+
+def max_diff(a, b) -> int:
+    assert a.size == b.size, (a.size, b.size)
+    return int(np.abs(pixels(a) - pixels(b)).max())
+
+
+def mean_diff(a, b) -> float:
+    assert a.size == b.size, (a.size, b.size)
+    return float(np.abs(pixels(a) - pixels(b)).mean())
+
+
+def gradient(width, height) -> Image.Image:
+    """Smooth, moderately saturated colour content: red grows to the right, green downward."""
+    x = np.linspace(0, 1, width)[None, :]
+    y = np.linspace(0, 1, height)[:, None]
+    r = 60 + 140 * x + 0 * y
+    g = 60 + 140 * y + 0 * x
+    b = np.full((height, width), 100.0)
+    return Image.fromarray(np.stack([r, g, b], axis=2).astype(np.uint8), "RGB")
+
+
+def noise(width, height, seed=0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), "RGB")
+
+
+def user_error(exc_type, match, fn, *args, **kwargs):
+    """Call `fn`, expect `exc_type` with a one-line message matching `match`, raised by
+    ganstyle itself (not from deep inside torch, PIL or numpy)."""
+    with pytest.raises(exc_type, match=match) as info:
+        fn(*args, **kwargs)
+    err = info.value
+    origin = traceback.extract_tb(info.tb)[-1].filename
+    assert f"{os.sep}ganstyle{os.sep}" in origin, f"{type(err).__name__} raised from {origin}: {err}"
+    assert "\n" not in str(err)
+    return err
+
+
+# ----------------------------------------------------------------------------- basics
+def test_package_exports_pipeline_and_styles(pipe):
+    import ganstyle
+
+    assert ganstyle.StylePipeline is StylePipeline
+    assert pipe.styles == list(STYLES)
+    assert pipe.resolution == 32
+    assert "circle" in repr(pipe)
+
+
+def test_from_pretrained_accepts_str_and_path(tiny_dir, pipe):
+    a = StylePipeline.from_pretrained(str(tiny_dir)).generate("square", seed=4)[0]
+    assert same(a, pipe.generate("square", seed=4)[0])
+
+
+# ----------------------------------------------------------------------------- generate
+def test_generate_returns_rgb_images_at_model_resolution(pipe):
+    images = pipe.generate("circle", n=3, seed=11)
+    assert len(images) == 3
+    for i, image in enumerate(images):
+        assert isinstance(image, Image.Image) and image.mode == "RGB" and image.size == (32, 32)
+        assert image.info["seed"] == 11 + i and image.info["style"] == "circle"
+    assert not same(images[0], images[1])
+
+
+def test_generate_size_upscales(pipe):
+    small, big = pipe.generate("circle", seed=2)[0], pipe.generate("circle", seed=2, size=80)[0]
+    assert big.size == (80, 80)
+    assert max_diff(big.resize((32, 32), Image.Resampling.BOX), small) < 64
+
+
+@pytest.mark.parametrize("n", [4, 20])
+def test_generate_batch_equals_single_seeds(pipe, n):
+    """Image i of a call with seed s is the image of seed s + i, pixel for pixel, whatever
+    the batch size (20 crosses the internal batch boundary)."""
+    batch = pipe.generate("triangle", n=n, seed=100)
+    for i, image in enumerate(batch):
+        single = pipe.generate("triangle", n=1, seed=100 + i)[0]
+        assert same(image, single), f"image {i} of n={n} differs from seed {100 + i} alone " \
+                                    f"(max diff {max_diff(image, single)})"
+
+
+def test_generate_call_order_and_global_rng_do_not_matter(tiny_dir):
+    one, two = fresh(tiny_dir), fresh(tiny_dir)
+    torch.manual_seed(1)
+    random.seed(1)
+    a1 = one.generate("circle", n=2, seed=5)
+    b1 = one.generate("random", n=3, seed=9)
+    torch.manual_seed(999)
+    random.seed(999)
+    np.random.seed(999)
+    b2 = two.generate("random", n=3, seed=9)
+    torch.randn(10)
+    a2 = two.generate("circle", n=2, seed=5)
+    assert all(same(x, y) for x, y in zip(a1 + b1, a2 + b2))
+
+
+def test_generate_random_style_picks_a_style_per_seed(pipe):
+    images = pipe.generate("random", n=8, seed=40)
+    picked = [image.info["style"] for image in images]
+    assert set(picked) <= set(STYLES) and len(set(picked)) > 1
+    for i, (image, style) in enumerate(zip(images, picked)):
+        assert same(image, pipe.generate(style, seed=40 + i)[0])
+    assert same(pipe.generate(seed=40)[0], images[0])  # "random" is the default style
+
+
+def test_generate_without_seed_records_a_reproducible_seed(pipe):
+    image = pipe.generate("square")[0]
+    assert isinstance(image.info["seed"], int)
+    assert same(image, pipe.generate("square", seed=image.info["seed"])[0])
+
+
+def test_generate_accepts_numpy_integer_seed(pipe):
+    assert same(pipe.generate("circle", seed=np.int64(7))[0], pipe.generate("circle", seed=7)[0])
+
+
+def test_truncation_zero_gives_the_style_average(pipe):
+    circles = pipe.generate("circle", n=3, seed=0, truncation=0.0)
+    assert same(circles[0], circles[1]) and same(circles[0], circles[2])
+    assert not same(circles[0], pipe.generate("square", seed=0, truncation=0.0)[0])
+    half = pipe.generate("circle", seed=0, truncation=0.5)[0]
+    full = pipe.generate("circle", seed=0)[0]
+    assert mean_diff(half, circles[0]) < mean_diff(full, circles[0])
+
+
+# ----------------------------------------------------------------------------- transfer: sizes
+@pytest.mark.parametrize("size", [(301, 173), (173, 301), (64, 64), (9, 9), (8, 8), (8, 200), (1024, 3)])
+def test_transfer_keeps_input_size(pipe, size):
+    if min(size) < 8:
+        user_error(ImageError, "too small", pipe.transfer, noise(*size), style="circle", seed=0)
+        return
+    outputs = pipe.transfer(noise(*size), style="circle", seed=0, n=2)
+    assert [o.size for o in outputs] == [size, size]
+    assert all(o.mode == "RGB" for o in outputs)
+
+
+@pytest.mark.parametrize("size, expected", [((3000, 1000), (1024, 341)), ((600, 1500), (410, 1024)),
+                                            ((1025, 1025), (1024, 1024))])
+def test_transfer_downscales_large_inputs_to_max_side(pipe, size, expected):
+    assert MAX_SIDE == 1024
+    content = Image.new("RGB", size, (120, 80, 200))
+    out = pipe.transfer(content, style="square", seed=1)[0]
+    assert out.size == expected
+    assert abs(out.width / out.height - size[0] / size[1]) < 0.01
+
+
+def test_transfer_reference_size_does_not_change_output_size(pipe):
+    for ref in (noise(500, 40), noise(8, 8), gradient(33, 70)):
+        assert pipe.transfer(noise(45, 67), reference=ref)[0].size == (45, 67)
+
+
+# ----------------------------------------------------------------------------- transfer: semantics
+def test_strength_zero_returns_the_content_and_one_differs(pipe):
+    content = gradient(96, 64)
+    unchanged = pipe.transfer(content, style="triangle", seed=3, strength=0.0)[0]
+    assert max_diff(unchanged, content) <= 1
+    styled = pipe.transfer(content, style="triangle", seed=3, strength=1.0)[0]
+    assert mean_diff(styled, content) > 10
+    assert same(styled, pipe.transfer(content, style="triangle", seed=3)[0])  # 1.0 is the default
+
+
+def test_strength_half_lies_between_content_and_full_style(pipe):
+    content = gradient(96, 64)
+    full = pipe.transfer(content, style="triangle", seed=3, strength=1.0)[0]
+    half = pipe.transfer(content, style="triangle", seed=3, strength=0.5)[0]
+    quarter = pipe.transfer(content, style="triangle", seed=3, strength=0.25)[0]
+    d_full, d_half, d_quarter = (mean_diff(x, content) for x in (full, half, quarter))
+    assert 0 < d_quarter < d_half < d_full
+    assert mean_diff(half, full) < d_full
+
+
+def test_strength_applies_to_references_too(pipe):
+    content = gradient(64, 48)
+    assert max_diff(pipe.transfer(content, reference=noise(32, 32), strength=0)[0], content) <= 1
+
+
+def test_preserve_color_keeps_the_content_chroma(pipe):
+    content = gradient(120, 80)
+    chroma = np.asarray(content.convert("YCbCr"), dtype=float)[..., 1:]
+
+    def chroma_diff(image):
+        return np.abs(np.asarray(image.convert("YCbCr"), dtype=float)[..., 1:] - chroma).mean()
+
+    plain = pipe.transfer(content, style="triangle", seed=0)[0]
+    kept = pipe.transfer(content, style="triangle", seed=0, preserve_color=True)[0]
+    assert kept.size == content.size
+    assert chroma_diff(kept) < 3.0
+    assert chroma_diff(plain) > 8.0
+    # the light and texture still come from the style
+    luma = lambda im: np.asarray(im.convert("L"), dtype=float)  # noqa: E731
+    assert np.abs(luma(kept) - luma(plain)).mean() < np.abs(luma(kept) - luma(content)).mean()
+    by_reference = pipe.transfer(content, reference=noise(40, 40, seed=3), preserve_color=True)[0]
+    assert chroma_diff(by_reference) < 3.0
+
+
+def test_transfer_named_style_gives_diverse_deterministic_outputs(tiny_dir, pipe):
+    content = gradient(50, 40)
+    outputs = pipe.transfer(content, style="square", seed=10, n=3)
+    assert len(outputs) == 3
+    assert not same(outputs[0], outputs[1]) and not same(outputs[1], outputs[2])
+    for i, image in enumerate(outputs):
+        assert image.info["seed"] == 10 + i
+        assert same(image, pipe.transfer(content, style="square", seed=10 + i)[0])
+    other = fresh(tiny_dir)
+    other.generate("circle", seed=1)
+    other.transfer(content, reference=noise(32, 32))
+    assert same(other.transfer(content, style="square", seed=12)[0], outputs[2])
+    assert not same(outputs[0], pipe.transfer(content, style="circle", seed=10)[0])
+
+
+def test_transfer_reference_as_path_or_pil(tiny_dir, pipe, tmp_path):
+    content = gradient(50, 40)
+    ref = noise(48, 40, seed=5)
+    path = tmp_path / "ref.png"
+    ref.save(path)
+    first_call = fresh(tiny_dir).transfer(content, reference=path)[0]  # before any other call
+    by_pil = pipe.transfer(content, reference=ref)[0]
+    assert same(first_call, by_pil)
+    assert same(pipe.transfer(content, reference=str(path))[0], by_pil)
+    assert mean_diff(by_pil, content) > 10
+    other = pipe.transfer(content, reference=gradient(40, 40))[0]
+    assert not same(other, by_pil)
+    labelled = pipe.transfer(content, reference=ref, reference_style="square")[0]
+    assert labelled.size == content.size
+
+
+def test_detect_style_returns_a_known_style_index(pipe):
+    assert 0 <= pipe.detect_style(noise(32, 32)) < len(STYLES)
+
+
+def test_exif_orientation_is_honoured(pipe, tmp_path):
+    """A 64x32 photo, left half red, right half blue, stored with EXIF orientation 6
+    (rotate 90 degrees clockwise to view): it is a 32x64 picture, red on top."""
+    raw = Image.new("RGB", (64, 32), (220, 20, 20))
+    raw.paste((20, 20, 220), (32, 0, 64, 32))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "rotated.jpg"
+    raw.save(path, exif=exif, quality=95)
+    viewed = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+    assert viewed.size == (32, 64)
+
+    out = pipe.transfer(path, style="circle", seed=0)[0]
+    assert out.size == (32, 64)
+    unchanged = pipe.transfer(path, style="circle", seed=0, strength=0)[0]
+    assert max_diff(unchanged, viewed) <= 1
+    top, bottom = pixels(unchanged)[8, 16], pixels(unchanged)[56, 16]
+    assert top[0] > 150 and top[2] < 100 and bottom[2] > 150 and bottom[0] < 100
+
+
+def _sixteen_bit_png(tmp_path):
+    values = np.zeros((20, 30), dtype=np.uint16)
+    values[:, 10:20] = 32768
+    values[:, 20:] = 65535
+    path = tmp_path / "sixteen.png"
+    Image.fromarray(values).save(path)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "L", "P", "CMYK", "1", "I;16", "F"])
+def test_transfer_converts_any_image_mode(pipe, tmp_path, mode):
+    base = gradient(30, 20)
+    if mode == "I;16":
+        source = _sixteen_bit_png(tmp_path)
+        assert Image.open(source).mode in ("I;16", "I")
+    elif mode == "F":
+        source = Image.fromarray(np.asarray(base.convert("L"), dtype=np.float32), "F")
+    elif mode == "CMYK":
+        source = tmp_path / "cmyk.jpg"
+        base.convert("CMYK").save(source, quality=95)
+        assert Image.open(source).mode == "CMYK"
+    else:
+        source = base.convert(mode)
+    out = pipe.transfer(source, style="square", seed=0)[0]
+    assert out.mode == "RGB" and out.size == (30, 20)
+    unchanged = pipe.transfer(source, style="square", seed=0, strength=0)[0]
+    if mode == "I;16":  # 16-bit values are rescaled, not clipped
+        row = pixels(unchanged)[10]
+        assert tuple(row[5]) == (0, 0, 0)
+        assert all(abs(v - 128) <= 1 for v in row[15])
+        assert tuple(row[25]) == (255, 255, 255)
+    elif mode == "CMYK":
+        assert mean_diff(unchanged, base) < 12
+    elif mode in ("L", "F", "LA"):
+        assert max_diff(unchanged, base.convert("L").convert("RGB")) <= 1
+
+
+def test_transparent_pixels_become_white(pipe):
+    rgba = Image.new("RGBA", (24, 24), (255, 0, 0, 0))
+    rgba.paste((0, 0, 255, 255), (0, 0, 12, 24))
+    out = pixels(pipe.transfer(rgba, style="circle", seed=0, strength=0)[0])
+    assert tuple(out[5, 20]) == (255, 255, 255) and tuple(out[5, 3]) == (0, 0, 255)
+
+
+def test_transfer_accepts_bytes_arrays_and_file_objects(pipe, tmp_path):
+    content = noise(40, 30, seed=2)
+    path = tmp_path / "content.png"
+    content.save(path)
+    expected = pipe.transfer(content, style="circle", seed=1)[0]
+    for source in (path, str(path), path.read_bytes(), np.asarray(content), io.BytesIO(path.read_bytes())):
+        assert same(pipe.transfer(source, style="circle", seed=1)[0], expected)
+
+
+# ----------------------------------------------------------------------------- interpolate
+def test_interpolate_between_styles_ends_on_generate(pipe):
+    frames = pipe.interpolate("circle", "square", steps=20, seed=3)
+    assert len(frames) == 20 and all(f.size == (32, 32) for f in frames)
+    assert same(frames[0], pipe.generate("circle", seed=3)[0])
+    assert same(frames[-1], pipe.generate("square", seed=3)[0])
+    assert not same(frames[10], frames[0]) and not same(frames[10], frames[-1])
+    # neighbouring frames are closer than the two ends
+    assert mean_diff(frames[9], frames[10]) < mean_diff(frames[0], frames[-1])
+
+
+def test_interpolate_between_seeds(pipe):
+    frames = pipe.interpolate(("triangle", 1), ("triangle", 9), steps=4, truncation=0.8)
+    assert len(frames) == 4
+    assert same(frames[0], pipe.generate("triangle", seed=1, truncation=0.8)[0])
+    assert same(frames[-1], pipe.generate("triangle", seed=9, truncation=0.8)[0])
+    again = pipe.interpolate(("triangle", 1), ("triangle", 9), steps=7, truncation=0.8)
+    assert same(again[0], frames[0]) and same(again[-1], frames[-1])
+    assert pipe.interpolate("circle", "square", steps=2, seed=1, size=48)[0].size == (48, 48)
+
+
+def test_interpolate_transfer_between_styles(pipe):
+    content = gradient(45, 67)
+    frames = pipe.interpolate("circle", "triangle", steps=4, seed=2, image=content)
+    assert len(frames) == 4 and all(f.size == (45, 67) for f in frames)
+    assert max_diff(frames[0], pipe.transfer(content, style="circle", seed=2)[0]) <= 1
+    assert max_diff(frames[-1], pipe.transfer(content, style="triangle", seed=2)[0]) <= 1
+    assert not same(frames[1], frames[0]) and not same(frames[1], frames[-1])
+
+
+def test_interpolate_transfer_between_references(pipe, tmp_path):
+    content = gradient(40, 30)
+    ref_a, ref_b = noise(32, 32, seed=1), gradient(50, 20)
+    path_b = tmp_path / "b.png"
+    ref_b.save(path_b)
+    frames = pipe.interpolate(ref_a, str(path_b), steps=3, image=content)
+    assert len(frames) == 3 and all(f.size == (40, 30) for f in frames)
+    assert max_diff(frames[0], pipe.transfer(content, reference=ref_a)[0]) <= 1
+    assert max_diff(frames[-1], pipe.transfer(content, reference=ref_b)[0]) <= 1
+
+
+def test_interpolate_transfer_takes_any_reference_file(pipe, tmp_path):
+    """A reference is recognised by being a file, whatever its extension (TIFF, none)."""
+    content = gradient(40, 30)
+    tiff, bare = tmp_path / "ref.tiff", tmp_path / "painting"
+    noise(32, 32, seed=1).save(tiff)
+    gradient(50, 20).save(bare, format="PNG")
+    frames = pipe.interpolate(str(tiff), str(bare), steps=2, image=content)
+    assert max_diff(frames[0], pipe.transfer(content, reference=str(tiff))[0]) <= 1
+    assert max_diff(frames[1], pipe.transfer(content, reference=str(bare))[0]) <= 1
+    user_error(ValueError, "content image", pipe.interpolate, str(tiff), "circle", steps=3)
+
+
+def test_interpolate_generation_refuses_reference_images(pipe, tmp_path):
+    user_error(ValueError, "content image", pipe.interpolate, noise(8, 8), "circle", steps=3)
+    user_error(ValueError, "content image", pipe.interpolate, "circle", str(tmp_path / "x.png"), steps=3)
+
+
+# ----------------------------------------------------------------------------- mix
+def test_mix_of_one_latent_is_that_latent(pipe):
+    num_ws = pipe.generator.num_ws
+    reference = pipe.generate("square", seed=6)[0]
+    for crossover in range(1, num_ws):
+        assert same(pipe.mix(("square", 6), ("square", 6), crossover=crossover), reference)
+
+
+def test_mix_crossover_moves_from_fine_to_coarse(pipe):
+    num_ws = pipe.generator.num_ws
+    coarse, fine = pipe.generate("circle", seed=1)[0], pipe.generate("square", seed=2)[0]
+    late = pipe.mix(("circle", 1), ("square", 2), crossover=num_ws - 1)
+    early = pipe.mix(("circle", 1), ("square", 2), crossover=1)
+    assert isinstance(late, Image.Image) and late.size == (32, 32)
+    assert not same(late, coarse) and not same(late, fine)
+    assert mean_diff(late, coarse) < mean_diff(late, fine)
+    assert mean_diff(early, fine) < mean_diff(early, coarse)
+    middle = pipe.mix(("circle", 1), ("square", 2))
+    assert same(middle, pipe.mix(("circle", 1), ("square", 2), crossover=num_ws // 2))
+    assert pipe.mix(("random", 3), ("triangle", 4), size=64).size == (64, 64)
+
+
+# ----------------------------------------------------------------------------- save_animation
+def test_save_animation_gif_frame_count(pipe, tmp_path):
+    frames = pipe.interpolate("circle", "triangle", steps=5, seed=0)
+    path = pipe.save_animation(frames, tmp_path / "loop.gif", fps=10)
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.size == (32, 32)
+        assert gif.n_frames == 8  # 5 forward + 3 back (boomerang)
+        assert gif.info["duration"] == 100
+    straight = pipe.save_animation(frames, tmp_path / "straight.gif", boomerang=False)
+    with Image.open(straight) as gif:
+        assert gif.n_frames == 5
+
+
+def _has_mp4_backend() -> bool:
+    try:
+        import imageio  # noqa: F401
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_save_animation_mp4_written_or_clearly_refused(pipe, tmp_path):
+    frames = pipe.interpolate("circle", "square", steps=3, seed=0, size=64)
+    path = tmp_path / "clip.mp4"
+    if _has_mp4_backend():
+        pipe.save_animation(frames, path)
+        assert path.stat().st_size > 0
+    else:
+        user_error(ValueError, "imageio-ffmpeg", pipe.save_animation, frames, path)
+        assert not path.exists()
+
+
+def test_save_animation_mp4_refused_when_only_imageio_is_installed(pipe, tmp_path, monkeypatch):
+    """imageio without an ffmpeg backend must not fail deep inside imageio."""
+    fake = types.ModuleType("imageio")
+    fake.v3 = types.ModuleType("imageio.v3")
+
+    def imwrite(*args, **kwargs):
+        raise OSError("Could not find a backend to open the file with iomode 'w'")
+
+    fake.v3.imwrite = imwrite
+    monkeypatch.setitem(sys.modules, "imageio", fake)
+    monkeypatch.setitem(sys.modules, "imageio.v3", fake.v3)
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
+    monkeypatch.setitem(sys.modules, "av", None)
+    user_error(ValueError, "imageio-ffmpeg", pipe.save_animation, pipe.generate("circle", n=2, seed=0),
+               tmp_path / "clip.mp4")
+
+
+def test_save_animation_bad_arguments(pipe, tmp_path):
+    frames = pipe.generate("circle", n=2, seed=0)
+    user_error(ValueError, r"\.gif or \.mp4", pipe.save_animation, frames, tmp_path / "clip.avi")
+    user_error(ValueError, "no frames", pipe.save_animation, [], tmp_path / "clip.gif")
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_unknown_style_lists_the_valid_ones(pipe):
+    content = noise(16, 16)
+    calls = [
+        lambda: pipe.generate("cubism", seed=0),
+        lambda: pipe.transfer(content, style="cubism"),
+        lambda: pipe.transfer(content, reference=noise(16, 16), reference_style="cubism"),
+        lambda: pipe.interpolate("circle", "cubism", steps=3),
+        lambda: pipe.interpolate("cubism", "circle", steps=3, image=content),
+        lambda: pipe.mix(("cubism", 1), ("circle", 2)),
+    ]
+    for call in calls:
+        err = user_error(ValueError, "cubism", call)
+        assert all(style in str(err) for style in STYLES), str(err)
+
+
+BAD_CALLS = [  # (call on the pipeline, exception type, what the message says)
+    (lambda p: p.generate(3), TypeError, "style"),
+    (lambda p: p.generate(None), TypeError, "style"),
+    (lambda p: p.generate("circle", n=0), ValueError, f"n must be between 1 and {MAX_IMAGES}"),
+    (lambda p: p.generate("circle", n=MAX_IMAGES + 1), ValueError, "n must be between"),
+    (lambda p: p.generate("circle", n=2.0), TypeError, "n must be an integer"),
+    (lambda p: p.generate("circle", truncation=1.5), ValueError, "truncation must be between 0 and 1"),
+    (lambda p: p.generate("circle", truncation="high"), TypeError, "truncation"),
+    (lambda p: p.generate("circle", seed=-1), ValueError, "seed"),
+    (lambda p: p.generate("circle", seed=2**64), ValueError, "seed"),
+    (lambda p: p.generate("circle", seed=2**63 - 2, n=4), ValueError, "seed"),
+    (lambda p: p.generate("circle", seed="abc"), ValueError, "seed"),
+    (lambda p: p.generate("circle", seed=1.5), ValueError, "seed"),
+    (lambda p: p.generate("circle", size=0), ValueError, "size"),
+    (lambda p: p.generate("circle", size=-5), ValueError, "size"),
+    (lambda p: p.generate("circle", size=MAX_SIDE + 1), ValueError, "size must be between 1 and 1024"),
+    (lambda p: p.mix(("circle", 1), ("square", 2), size=MAX_SIDE + 1), ValueError, "size"),
+    (lambda p: p.interpolate("circle", "square", steps=2, size=MAX_SIDE + 1), ValueError, "size"),
+    (lambda p: p.transfer(gradient(20, 20), style="circle", strength=2), ValueError,
+     "strength must be between 0 and 1"),
+    (lambda p: p.transfer(gradient(20, 20), style="circle", strength=-0.1), ValueError, "strength"),
+    (lambda p: p.transfer(gradient(20, 20), style="circle", strength=math.nan), ValueError, "strength"),
+    (lambda p: p.transfer(gradient(20, 20), style="circle", strength="0.5"), TypeError, "strength"),
+    (lambda p: p.transfer(gradient(20, 20), style="circle", n=0), ValueError, "n must be between"),
+    (lambda p: p.transfer(gradient(20, 20), style="circle", n=MAX_IMAGES + 1), ValueError, "n must be"),
+    (lambda p: p.transfer(gradient(20, 20), style="circle", seed=2**64), ValueError, "seed"),
+    (lambda p: p.transfer(gradient(20, 20)), ValueError, "either style= .* or reference="),
+    (lambda p: p.transfer(gradient(20, 20), style="circle", reference=noise(9, 9)), ValueError, "not both"),
+    (lambda p: p.transfer(12345, style="circle"), TypeError, "path, PIL image"),
+    (lambda p: p.interpolate("circle", "square", steps=1), ValueError, "steps must be between 2 and"),
+    (lambda p: p.interpolate("circle", "square", steps=MAX_IMAGES + 1), ValueError, "steps"),
+    (lambda p: p.interpolate("circle", "square", steps=3.5), TypeError, "steps"),
+    (lambda p: p.interpolate("circle", "square", steps=3, truncation=-1), ValueError, "truncation"),
+    (lambda p: p.mix(("circle", 1), ("square", 2), crossover=0), ValueError, "crossover must be between 1"),
+    (lambda p: p.mix(("circle", 1), ("square", 2), crossover=p.generator.num_ws), ValueError, "crossover"),
+    (lambda p: p.mix("circle", ("square", 2)), TypeError, r"\(style, seed\) pair"),
+    (lambda p: p.mix(("circle", -3), ("square", 2)), ValueError, "seed"),
+]
+
+
+def _ids(cases) -> list:
+    return ["%02d-%s" % (i, re.sub(r"\W+", "_", case[-1])[:30]) for i, case in enumerate(cases)]
+
+
+@pytest.mark.parametrize("call, exc, match", BAD_CALLS, ids=_ids(BAD_CALLS))
+def test_bad_arguments_give_clear_errors(pipe, call, exc, match):
+    user_error(exc, match, call, pipe)
+
+
+def _truncated(fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    noise(64, 64).save(buffer, fmt)
+    data = buffer.getvalue()
+    return data[: len(data) // 2]
+
+
+def _zero_width_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    data[16:20] = bytes(4)  # IHDR width = 0
+    return bytes(data)
+
+
+BAD_FILES = {  # file name -> (contents, what the message says)
+    "notes.png": (lambda: b"this is not an image\n" * 20, "not an image"),
+    "notes.txt": (lambda: b"this is not an image\n", "not an image"),
+    "cut.png": (lambda: _truncated("PNG"), "truncated"),
+    "cut.jpg": (lambda: _truncated("JPEG"), "truncated"),
+    "empty.jpg": (lambda: b"", "empty|not an image"),
+    "zero.png": (_zero_width_png, "."),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+@pytest.mark.parametrize("role", ["content", "reference"])
+def test_bad_image_files_are_refused_naming_the_file(pipe, tmp_path, name, role):
+    make, match = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(make())
+    if role == "content":
+        err = user_error(ImageError, match, pipe.transfer, path, style="circle")
+    else:
+        err = user_error(ImageError, match, pipe.transfer, gradient(20, 20), reference=path)
+    assert name in str(err) and role in str(err)
+
+
+def test_missing_image_file_names_the_path(pipe, tmp_path):
+    missing = tmp_path / "holiday.jpg"
+    err = user_error(ImageError, "no such file", pipe.transfer, missing, style="circle")
+    assert "holiday.jpg" in str(err)
+    err = user_error(ImageError, "no such file", pipe.transfer, gradient(20, 20), reference=str(missing))
+    assert "holiday.jpg" in str(err) and "reference" in str(err)
+    user_error(ImageError, "no such file", pipe.interpolate, str(missing), "circle", steps=2,
+               image=gradient(20, 20))
+
+
+def test_zero_size_image_is_refused(pipe):
+    user_error(ImageError, "zero size", pipe.transfer, Image.new("RGB", (0, 0)), style="circle")
+    user_error(ImageError, "zero size", pipe.transfer, gradient(20, 20), reference=Image.new("RGB", (0, 5)))
+
+
+def test_decompression_bomb_is_caught_and_explained(pipe, tmp_path, monkeypatch):
+    path = tmp_path / "bomb.png"
+    Image.new("RGB", (100, 100), (1, 2, 3)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2000)  # 10000 px > 2 x limit: Pillow raises
+    err = user_error(ImageError, "decompression bomb", pipe.transfer, path, style="circle")
+    assert "bomb.png" in str(err) and "2,000" in str(err)
+    user_error(ImageError, "decompression bomb", pipe.transfer, gradient(20, 20), reference=path)
+
+
+def test_missing_component_is_explained(tmp_path):
+    only_g = StylePipeline.from_pretrained(build_tiny_export(tmp_path / "g", components=("generator",)))
+    assert only_g.translator is None and only_g.generate("circle", seed=0)[0].size == (32, 32)
+    user_error(ValueError, "no translator", only_g.transfer, gradient(20, 20), style="circle")
+    user_error(ValueError, "no translator", only_g.interpolate, "circle", "square", image=gradient(20, 20))
+    only_t = StylePipeline.from_pretrained(build_tiny_export(tmp_path / "t", components=("translator",)))
+    assert only_t.transfer(gradient(20, 20), style="circle", seed=0)[0].size == (20, 20)
+    user_error(ValueError, "no generator", only_t.generate, "circle")
+    user_error(ValueError, "no generator", only_t.mix, ("circle", 1), ("square", 2))
+
+
+def test_loading_a_missing_folder_is_a_checkpoint_error(tmp_path):
+    user_error(CheckpointError, "does not exist", StylePipeline.from_pretrained, str(tmp_path / "no" / "such" / "x"))

@@ -15,7 +15,7 @@ from PIL import Image
 import ganstyle.hub
 from ganstyle import StylePipeline
 from ganstyle.cli import main
-from tiny_styled import STYLES, build_styled_tiny_export as build_tiny_export
+from tiny_model import STYLES, build_tiny_export
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,7 +22,7 @@ from PIL import Image
 import ganstyle.hub
 from ganstyle import CheckpointError, StylePipeline
 from ganstyle.hub import render_model_card
-from tiny_styled import STYLES, build_styled_tiny_export as build_tiny_export
+from tiny_model import STYLES, build_tiny_export
 
 REPO = "tiny-org/tiny-shapes"
 COMMIT_MAIN = hashlib.sha1(b"main").hexdigest()

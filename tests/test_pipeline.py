@@ -22,7 +22,7 @@ from PIL import Image, ImageOps
 
 from ganstyle import CheckpointError, ImageError, StylePipeline
 from ganstyle.pipeline import MAX_IMAGES, MAX_SIDE
-from tiny_styled import STYLES, build_styled_tiny_export as build_tiny_export
+from tiny_model import STYLES, build_tiny_export
 
 
 # ----------------------------------------------------------------------------- helpers

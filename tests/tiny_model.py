@@ -25,9 +25,16 @@ def build_tiny_export(folder, styles=STYLES, resolution: int = 32, components=("
                 g.w_avg[i] = w[labels == i].mean(0)
         modules["generator"] = g
     if "translator" in components:
-        modules["translator"] = StyleTranslator(TranslatorConfig(
+        translator = StyleTranslator(TranslatorConfig(
             resolution=resolution, num_styles=len(styles), style_dim=16, latent_dim=8, base_channels=8,
             max_channels=32, hidden_dim=32))
+        # A fresh translator is the identity (its last layer starts at zero); give that layer
+        # weights, like a trained one, so transfer tests see images actually change.
+        last = translator.network.to_rgb[-1]
+        with torch.no_grad():
+            last.weight.normal_(0, 0.3)
+            last.bias.normal_(0, 0.1)
+        modules["translator"] = translator
     folder = Path(folder)
     save_export(folder, list(styles), resolution, modules, extra={"training": {"steps": 0, "data": "synthetic"}})
     return folder

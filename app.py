@@ -47,8 +47,8 @@ CONCURRENCY = int(os.environ.get("GANSTYLE_CONCURRENCY", "1"))
 """Model calls running at once (all events share it): one keeps a 2-core CPU Space responsive."""
 ALL_STYLES = "All styles"
 TARGET_STYLE, TARGET_REFERENCE = "Named style", "Reference image"
-GIF_LIFETIME = 600
-"""Seconds our temporary GIFs are kept (Gradio copies outputs to its own cache)."""
+OUTPUT_LIFETIME = 600
+"""Seconds our output files are kept (Gradio copies them into its own cache)."""
 
 
 def _user_errors(action):
@@ -170,12 +170,22 @@ class StyleApp:
             raise gr.Error(f"No model is loaded. {self.error}", print_exception=False)
         return self.pipe
 
-    def _gif_path(self) -> Path:
-        cutoff = time.time() - GIF_LIFETIME
-        for old in self.tmp.glob("*.gif"):
+    def _new_path(self, name: str, suffix: str) -> Path:
+        """A fresh output file name; files older than OUTPUT_LIFETIME are removed."""
+        cutoff = time.time() - OUTPUT_LIFETIME
+        for old in self.tmp.iterdir():
             if old.stat().st_mtime < cutoff:
                 old.unlink(missing_ok=True)
-        return self.tmp / f"interpolation-{uuid.uuid4().hex[:8]}.gif"
+        return self.tmp / f"{name}-{uuid.uuid4().hex[:12]}{suffix}"
+
+    def _file(self, image: Image.Image, name: str = "image", suffix: str = ".png") -> str:
+        """`image` written to its own file. Outputs go to Gradio as files, not PIL images:
+        Gradio rewrites a PIL output in place under a content-hash name, so two requests with
+        the same result (the same photo's 'before', a popular example) could truncate a file
+        while a browser downloads it; files are copied in atomically, once."""
+        path = self._new_path(name, suffix)
+        image.save(path, **({"quality": 90} if suffix == ".webp" else {}))
+        return str(path)
 
     @_user_errors("Generation")
     def generate(self, style, seed, truncation, count, progress=gr.Progress()):
@@ -187,7 +197,7 @@ class StyleApp:
         for k, name in enumerate(styles):
             progress(k / len(styles), desc=f"Generating {name}")
             images += pipe.generate(name, n=count, seed=seed, truncation=truncation, size=DISPLAY_SIZE)
-        return [(image, _caption(image)) for image in images]
+        return [(self._file(image, f"{image.info['style']}-{image.info['seed']}"), _caption(image)) for image in images]
 
     @_user_errors("Style transfer")
     def transfer(self, photo, target, style, reference, strength, preserve_color, seed, variants,
@@ -204,8 +214,8 @@ class StyleApp:
         for i, kwargs in enumerate(targets):
             progress(i / len(targets), desc=f"Painting variant {i + 1} of {len(targets)}")
             outputs += pipe.transfer(content, strength=strength, preserve_color=bool(preserve_color), **kwargs)
-        gallery = [(image, _caption(image) or "in the reference's style") for image in outputs]
-        return (content, outputs[0]), gallery
+        gallery = [(self._file(image, "painted"), _caption(image) or "in the reference's style") for image in outputs]
+        return (self._file(content, "before", ".webp"), self._file(outputs[0], "after", ".webp")), gallery
 
     def compare_variant(self, comparison, evt: gr.SelectData):
         """Show the variant clicked in the gallery in the before/after slider."""
@@ -231,8 +241,8 @@ class StyleApp:
             end = load_image(end_reference, "end reference") if end_reference else end_style
             frames = pipe.interpolate(start, end, steps=steps, seed=_seed(start_seed), image=content)
         progress(0.9, desc="Writing the GIF")
-        gif = str(pipe.save_animation([gif_frame(f) for f in frames], self._gif_path(), fps=8))
-        return frames, gif, gif
+        gif = str(pipe.save_animation([gif_frame(f) for f in frames], self._new_path("interpolation", ".gif"), fps=8))
+        return [self._file(frame, f"frame-{i:02d}") for i, frame in enumerate(frames)], gif, gif
 
     @_user_errors("Style mixing")
     def mix(self, coarse_style, coarse_seeds, fine_style, fine_seeds, crossover, truncation,
@@ -259,7 +269,7 @@ class StyleApp:
                 mixed = pipe.mix((coarse_style, row_seed), (fine_style, col_seed), crossover=crossover,
                                  truncation=truncation, size=cell)
                 grid.paste(mixed, (edge + j * cell, edge + i * cell))
-        return grid
+        return self._file(grid, "mixing-grid")
 
 
 def load_pipeline(model):
@@ -521,7 +531,7 @@ def build_app(model=None) -> gr.Blocks:
                         mx_trunc = gr.Slider(0, 1, value=0.7, step=0.05, label="Truncation")
                         mx_button = gr.Button("Mix", variant="primary", interactive=has_generator)
                     with gr.Column(scale=2):
-                        mx_grid = gr.Image(label="Mixing grid", type="pil", format="png", height=520,
+                        mx_grid = gr.Image(label="Mixing grid", type="filepath", height=520,
                                            elem_id="mix-grid")
                 mx_button.click(handlers.mix, [mx_coarse, mx_coarse_seeds, mx_fine, mx_fine_seeds, mx_crossover,
                                                mx_trunc], mx_grid, api_name="mix", **model_events)

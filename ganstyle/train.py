@@ -64,6 +64,9 @@ class TrainSettings:
     lambda_sty: float = 1.0
     lambda_ds: float = 1.0
     lambda_cyc: float = 1.0
+    perceptual: bool = False
+    lambda_content: float = 2.0
+    lambda_feature_style: float = 0.05
     ds_decay_steps: int = 20000
 
     def __post_init__(self):

@@ -348,3 +348,12 @@ def _accelerator_and_bank(settings):
     from ganstyle.tasks import min_styles
 
     return Accelerator(cpu=True), ImageBank(settings.data, settings.resolution, min_styles(settings.model))
+
+
+def test_translator_trains_with_perceptual_losses(train_data, tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch", reason="--perceptual needs efficientnet-lite-pytorch")
+    settings = settings_for(train_data, tmp_path / "run", model="translator", steps=2, perceptual=True)
+    run_training(settings)
+    rows = read_metrics(settings.out)
+    for key in ("translator/content_loss", "translator/feature_style_loss"):
+        assert math.isfinite(float(rows[-1][key]))

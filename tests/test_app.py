@@ -1,14 +1,14 @@
 """The Gradio app over HTTP: every endpoint called with gradio_client on a local server.
 
-The server runs the app built from $GANSTYLE_MODEL (a tiny random-weight export) exactly
-as `python app.py` would, on 127.0.0.1. Returned images are checked against what the
-pipeline itself renders, and bad inputs must come back as the app's error messages.
+The server runs the app built from $GANSTYLE_MODEL (a tiny random-weight export) as
+`python app.py` would, on 127.0.0.1 (tests/app_server.py). Returned images are checked
+against what the pipeline itself renders, and bad inputs must come back as the app's error
+messages.
 """
 
 import io
 import json
 import os
-import socket
 import struct
 import sys
 import urllib.request
@@ -24,6 +24,7 @@ pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
+from app_server import serve  # noqa: E402
 from tiny_model import STYLES, build_tiny_export  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,21 +33,6 @@ if str(ROOT) not in sys.path:  # app.py lives at the root (plain `pytest` does n
 PHOTO = ROOT / "examples" / "scene-lake.jpg"  # 384x288
 REFERENCE = ROOT / "examples" / "scene-town.jpg"
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _launch(demo):
-    import app
-
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **app.LAUNCH_OPTIONS)
-    return f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +54,8 @@ def client(model):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("GANSTYLE_MODEL", str(model))
         demo = app.build_app()  # the model named by $GANSTYLE_MODEL, as `python app.py` does
-    url = _launch(demo)
-    yield Client(url, verbose=False, analytics_enabled=False)
-    demo.close()
+    with serve(demo, **app.LAUNCH_OPTIONS) as url:
+        yield Client(url, verbose=False, analytics_enabled=False)
 
 
 def _open(path) -> Image.Image:
@@ -263,13 +248,10 @@ def test_missing_model_page_and_errors(tmp_path):
     import app
 
     demo = app.build_app(tmp_path / "no-such-model")
-    url = _launch(demo)
-    try:
+    with serve(demo, **app.LAUNCH_OPTIONS) as url:
         config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
         texts = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
         assert "No model loaded" in texts and "does not exist" in texts
         with pytest.raises(AppError, match="No model is loaded"):
             client = Client(url, verbose=False, analytics_enabled=False)
             client.predict("All styles", 0, 0.7, 1, api_name="/generate")
-    finally:
-        demo.close()

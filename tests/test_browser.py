@@ -10,7 +10,6 @@ selenium`; skipped with the reason when either is missing.
 
 import os
 import shutil
-import socket
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not in
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
+from app_server import serve  # noqa: E402
 from tiny_model import build_tiny_export  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -38,22 +38,13 @@ PHOTO = ROOT / "examples" / "scene-lake.jpg"
 TIMEOUT = 60
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     import app
 
     demo = app.build_app(build_tiny_export(tmp_path_factory.mktemp("model") / "tiny"))
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **app.LAUNCH_OPTIONS)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    with serve(demo, **app.LAUNCH_OPTIONS) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ wires the UI to `ganstyle.StylePipeline`: every image comes from the pipeline. E
 has an `api_name`, so `gradio_client` can call it; bad input ends in a `gr.Error` message.
 """
 
+import contextlib
 import functools
 import json
 import logging
@@ -164,6 +165,7 @@ class StyleApp:
         self.pipe = pipe
         self.error = error
         self.tmp = Path(tempfile.mkdtemp(prefix="ganstyle-app-"))
+        self._swept = 0.0
 
     def _pipeline(self) -> StylePipeline:
         if self.pipe is None:
@@ -171,11 +173,15 @@ class StyleApp:
         return self.pipe
 
     def _new_path(self, name: str, suffix: str) -> Path:
-        """A fresh output file name; files older than OUTPUT_LIFETIME are removed."""
-        cutoff = time.time() - OUTPUT_LIFETIME
-        for old in self.tmp.iterdir():
-            if old.stat().st_mtime < cutoff:
-                old.unlink(missing_ok=True)
+        """A fresh output file name. At most once a minute, files older than OUTPUT_LIFETIME
+        are removed."""
+        now = time.time()
+        if now - self._swept > 60:
+            self._swept = now
+            for old in self.tmp.iterdir():
+                with contextlib.suppress(OSError):  # another request may have removed it
+                    if old.stat().st_mtime < now - OUTPUT_LIFETIME:
+                        old.unlink()
         return self.tmp / f"{name}-{uuid.uuid4().hex[:12]}{suffix}"
 
     def _file(self, image: Image.Image, name: str = "image", suffix: str = ".png") -> str:

@@ -110,7 +110,8 @@ def _run_generate(args):
 def _run_transfer(args):
     pipe = _load(args)
     images = pipe.transfer(args.image, style=args.style, reference=args.reference, strength=args.strength,
-                           seed=args.seed, preserve_color=args.preserve_color, n=args.n)
+                           seed=args.seed, preserve_color=args.preserve_color, n=args.n,
+                           reference_style=args.reference_style)
     _save_all(images, Path(args.out), Path(args.image).stem)
 
 
@@ -167,6 +168,8 @@ def _add_inference(sub):
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--style", help="target style name")
     target.add_argument("--reference", help="reference image whose style to copy")
+    p.add_argument("--reference-style", default=None,
+                   help="the style the --reference image is in (detected when omitted)")
     p.add_argument("--strength", type=float, default=1.0)
     p.add_argument("--preserve-color", action="store_true")
     p.add_argument("-n", type=int, default=1, help="number of variants (named style only)")

@@ -153,6 +153,15 @@ def test_transfer_by_reference(capsys, tiny_dir, pipe, photo, references, tmp_pa
     assert code == 0 and same(opened(tmp_path / "zero.png"), opened(photo))
 
 
+def test_transfer_reads_the_reference_as_the_given_style(capsys, tiny_dir, pipe, photo, references, tmp_path):
+    out = tmp_path / "as_square.png"
+    code, _, _ = cli(capsys, "transfer", photo, "--model", tiny_dir, "--reference", references[1],
+                     "--reference-style", "square", "--out", out)
+    assert code == 0
+    assert same(opened(out), pipe.transfer(photo, reference=references[1], reference_style="square")[0])
+    assert not same(opened(out), pipe.transfer(photo, reference=references[1], reference_style="circle")[0])
+
+
 # ----------------------------------------------------------------------------- interpolate
 def test_interpolate_to_gif(capsys, tiny_dir, tmp_path):
     out = tmp_path / "anim" / "loop.gif"

@@ -98,10 +98,6 @@ class StyleGenerator(PretrainedModule):
         # Running mean of w per style: the centre that truncation pulls toward.
         self.register_buffer("w_avg", torch.zeros(config.num_styles, config.w_dim))
 
-    @property
-    def styles_count(self) -> int:
-        return self.config.num_styles
-
     def truncate(self, w, labels, truncation: float):
         """Pull w toward its style's mean w: 1.0 leaves it, 0.0 gives the style's average image."""
         if truncation == 1.0:

@@ -9,7 +9,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -103,14 +102,3 @@ def check_state_matches(model: nn.Module, state: dict, weights_path, config_path
             problems.append(f"{label}: {shown}")
     if problems:
         raise CheckpointError(f"{weights_path} does not match {config_path}: " + "; ".join(problems))
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
-def copy_weights(target: nn.Module, source: nn.Module) -> None:
-    """Copy parameters and buffers of `source` into `target` (same architecture)."""
-    with torch.no_grad():
-        for t, s in zip(target.state_dict().values(), source.state_dict().values()):
-            t.copy_(s)

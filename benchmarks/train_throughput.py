@@ -280,6 +280,15 @@ def main():
     headers = ["px", "model", "s/step", "images/s", "CPU-s/step", "images per CPU-s",
                "peak RSS MB (minus post-import RSS)", "images/s vs lightweight-gan (CPU-time ratio)"]
     table = markdown_table(headers, rows)
+    targets = []
+    for res in resolutions:
+        ours_res = [(w.name, summary[w.name]["ratio_vs_lwgan"]) for w in workers
+                    if w.spec["res"] == res and w.spec["kind"] == "ours"]
+        if all(r is not None for _, r in ours_res) and ours_res:
+            met = all(r >= 1 for _, r in ours_res)
+            worst = min(r for _, r in ours_res)
+            targets.append(f"{res} px: at least as many images/s as lightweight-gan -> {'MET' if met else 'NOT MET'} "
+                           f"(slowest ganstyle model {worst:.1f}x lightweight-gan's images/s).")
     lw_ready = next((w.ready for w in workers if w.spec["kind"] == "lwgan"), {})
     notes = [
         f"Batch size {args.batch_size}; {steps} timed step(s) per configuration after {warmup} warm-up step(s), "
@@ -305,12 +314,18 @@ def main():
     print()
     print(table)
     print()
+    for t in targets:
+        print("Target: " + t)
     for n in notes:
         print("- " + n)
     if args.write_results:
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-        body = (f"`python benchmarks/train_throughput.py{' --quick' if args.quick else ''}` — {stamp}\n\n"
-                f"{table}\n\n" + "\n".join("- " + n for n in notes) + "\n")
+        command = " ".join(["python benchmarks/train_throughput.py"] + [a for a in sys.argv[1:] if a != "--write-results"])
+        body = (f"Run with `python benchmarks/train_throughput.py [--quick] [--write-results]` after "
+                "`pip install --no-deps -r benchmarks/requirements.txt` (lightweight-gan and the modules it imports; "
+                "pip never touches torch/torchvision). Latest run: "
+                f"`{command}` — {stamp}\n\n{table}\n\n" + "\n".join(f"- **Target:** {t}" for t in targets)
+                + "\n\n" + "\n".join("- " + n for n in notes) + "\n")
         update_results("Training throughput", body + _extra_notes())
         print("\nwrote the 'Training throughput' section of benchmarks/RESULTS.md", file=sys.stderr)
     (tmp / "summary.json").write_text(json.dumps(summary, indent=2))

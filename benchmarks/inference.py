@@ -322,6 +322,8 @@ def main():
                         help="sizes CycleGAN runs at (default: all transfer sizes up to 512; it takes seconds per image)")
     parser.add_argument("--repeats", type=int, default=None, help="timed calls per measurement (default 5, --quick 3)")
     parser.add_argument("--threads", type=int, default=2, help="threads for every library (default 2 = this machine's cores)")
+    parser.add_argument("--pause", type=float, default=0.2,
+                        help="seconds of idle time before each timed call (lets the previous process's threads stop spinning)")
     parser.add_argument("--model", default=None, help=f"export folder (default {TRAINED_EXPORT} if present, else random weights)")
     parser.add_argument("--quick", action="store_true", help="512 px only, generation of 1 and 16, 3 repeats")
     parser.add_argument("--write-results", action="store_true", help="replace the section in benchmarks/RESULTS.md")
@@ -376,6 +378,9 @@ def main():
     results = {}
     for r in range(repeats):
         for worker, op, kwargs in plan:
+            # Let the previous process's worker threads stop spinning (onnxruntime and OpenMP
+            # spin-wait for a while after each call) before the next process is timed.
+            time.sleep(args.pause)
             key = (worker.name, op, tuple(kwargs.values())[0])
             results.setdefault(key, []).append(worker.request(op, **kwargs))
         print(f"  round {r + 1}/{repeats} done ({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
@@ -466,8 +471,8 @@ def main():
     notes = [
         f"Model: {model_what}; transfer() style {ours.ready['style']!r}, translator working side "
         f"{ours.ready.get('work_side')} px (training resolution {ours.ready['resolution']}).",
-        f"Median of {repeats} calls after warm-up, interleaved across libraries; {args.threads} thread(s) for torch "
-        f"(set_num_threads) and onnxruntime (intra_op_num_threads) alike.",
+        f"Median of {repeats} calls after warm-up, interleaved across libraries with {args.pause} s idle before each "
+        f"call; {args.threads} thread(s) for torch (set_num_threads) and onnxruntime (intra_op_num_threads) alike.",
         "Ratios: wall clock, and in brackets CPU time of the process (all threads), which other load on the "
         "machine disturbs less.",
         "Times in ms. 'network' rows are the bare networks on an S x S input; transfer()/stylize_with() are the "

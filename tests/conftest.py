@@ -163,3 +163,28 @@ def half_run(tmp_path_factory, train_data):
 def copy_run(src, dst) -> Path:
     shutil.copytree(src, dst)
     return Path(dst)
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory) -> Path:
+    """A tiny random-weight export (tests/tiny_model.py), one per test module."""
+    from tiny_model import build_tiny_export
+
+    return build_tiny_export(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_dir):
+    """The pipeline over `tiny_dir`, on the CPU."""
+    from ganstyle import StylePipeline
+
+    return StylePipeline.from_pretrained(tiny_dir, device="cpu")
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test with one torch thread (its timing-insensitive work is small)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -13,21 +13,10 @@ import pytest
 from PIL import Image
 
 import ganstyle.hub
-from ganstyle import StylePipeline
 from ganstyle.cli import main
-from tiny_model import STYLES, build_tiny_export
+from tiny_model import STYLES
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> Path:
-    return build_tiny_export(tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture(scope="module")
-def pipe(tiny_dir) -> StylePipeline:
-    return StylePipeline.from_pretrained(tiny_dir)
 
 
 @pytest.fixture(scope="module")

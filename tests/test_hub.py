@@ -53,16 +53,6 @@ def checkpoint_error(match, fn, *args, **kwargs) -> str:
     return str(info.value)
 
 
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> Path:
-    return build_tiny_export(tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture(scope="module")
-def pipe(tiny_dir) -> StylePipeline:
-    return StylePipeline.from_pretrained(tiny_dir)
-
-
 @pytest.fixture
 def model_copy(tiny_dir, tmp_path) -> Path:
     return Path(shutil.copytree(tiny_dir, tmp_path / "copy"))

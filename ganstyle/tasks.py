@@ -114,8 +114,11 @@ class GeneratorTask(Task):
         super().__init__(settings, accelerator, bank)
         num_styles = len(bank.styles)
         self.G = StyleGenerator(GeneratorConfig(resolution=settings.resolution, num_styles=num_styles)).to(self.device)
+        # Twice the translator's discriminator width: with the narrow one, generated textures
+        # fooled it within a few hundred steps and z stopped mattering (mode collapse).
         self.D = MultiTaskDiscriminator(
-            DiscriminatorConfig(resolution=settings.resolution, num_styles=num_styles)
+            DiscriminatorConfig(resolution=settings.resolution, num_styles=num_styles,
+                                channel_base=settings.generator_d_channel_base)
         ).to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval()
         set_requires_grad(self.G_ema, False)

@@ -55,6 +55,7 @@ class TrainSettings:
     keep_checkpoints: int = 3
     augment: bool = True
     lr_generator: float = 0.002
+    generator_d_channel_base: int = 2048
     lr_translator: float = 5e-4
     generator_r1_gamma: float = 0.1
     translator_r1_gamma: float = 1.0
@@ -86,7 +87,9 @@ class TrainSettings:
 
 
 # Settings that must match between a checkpoint and a resumed run.
-_RESUME_KEYS = ("model", "resolution", "split", "batch_size", "grad_accum", "augment")
+_RESUME_KEYS = ("model", "resolution", "split", "batch_size", "grad_accum", "augment", "generator_d_channel_base")
+# Values of resume keys added after the first runs, for checkpoints written before them.
+_RESUME_DEFAULTS = {"generator_d_channel_base": 1024}
 
 
 def step_seed(seed: int, rank: int, step: int) -> int:
@@ -161,6 +164,7 @@ def _resume_state(settings, accelerator):
 
 def _check_resumable(info: dict, settings: TrainSettings, styles: list, path) -> None:
     saved = info.get("settings", {})
+    saved = {**_RESUME_DEFAULTS, **saved}
     diffs = [f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(settings, k)!r}"
              for k in _RESUME_KEYS if saved.get(k) != getattr(settings, k)]
     if info.get("styles") != styles:
@@ -215,6 +219,7 @@ def train(settings: TrainSettings) -> Path:
     seed = settings.seed
     if resume_from is not None:
         saved_info = json.loads((resume_from / "state.json").read_text())
+        _check_resumable(saved_info, settings, bank.styles, resume_from)
         seed = saved_info["seed"]
     if seed is None:
         seed = broadcast_object_list([int(torch.randint(2**31, ()))])[0]
@@ -226,7 +231,6 @@ def train(settings: TrainSettings) -> Path:
     start = 0
     if resume_from is not None:
         info = load_checkpoint(resume_from, modules, optimizers)
-        _check_resumable(info, settings, bank.styles, resume_from)
         start = info["step"]
         accelerator.print(f"resumed from {resume_from} at step {start}")
     elif settings.init_from:

@@ -156,10 +156,20 @@ def test_resume_ignores_a_checkpoint_left_half_written(both_run, half_run, tmp_p
 
 def test_resume_with_a_different_resolution_is_refused(half_run, tmp_path):
     run = copy_run(half_run.out, tmp_path / "res")
-    with pytest.raises(CheckpointError, match=r"does not match the generator\.G network being trained "
-                                              r"\(different --model, --resolution or styles\?\)") as err:
+    with pytest.raises(CheckpointError, match=r"resolution: checkpoint 16 vs now 32") as err:
         train(settings_for(half_run.data, run, steps=6, resume=True, resolution=32))
     assert "checkpoint-3" in str(err.value)
+
+
+def test_resume_of_a_run_from_before_the_discriminator_width_setting(half_run, tmp_path):
+    """Checkpoints written before `generator_d_channel_base` existed had a 1024 base."""
+    run = copy_run(half_run.out, tmp_path / "old")
+    state = next((run / "checkpoints").glob("checkpoint-*")) / "state.json"
+    info = json.loads(state.read_text())
+    del info["settings"]["generator_d_channel_base"]
+    state.write_text(json.dumps(info))
+    with pytest.raises(CheckpointError, match=r"generator_d_channel_base: checkpoint 1024 vs now 2048"):
+        train(settings_for(half_run.data, run, steps=6, resume=True))
 
 
 @pytest.mark.parametrize("model", ["generator", "translator"])

@@ -4,8 +4,9 @@
       model_index.json      format version, style names, resolution, components, training info
       generator/            StyleGenerator (EMA weights): config.json + model.safetensors
       translator/           StyleTranslator (EMA weights): config.json + model.safetensors
+      style_classifier/     StyleClassifier, reads a reference's style (with the translator)
 
-A folder may hold one component or both. No pickle anywhere.
+A folder holds a generator, a translator, or both. No pickle anywhere.
 """
 
 import os
@@ -14,11 +15,12 @@ from pathlib import Path
 
 from .generator import StyleGenerator
 from .modeling import CheckpointError, read_json, write_json
+from .style_classifier import StyleClassifier
 from .translator import StyleTranslator
 
 FORMAT_VERSION = 1
 INDEX_NAME = "model_index.json"
-COMPONENTS = {"generator": StyleGenerator, "translator": StyleTranslator}
+COMPONENTS = {"generator": StyleGenerator, "translator": StyleTranslator, "style_classifier": StyleClassifier}
 
 
 def save_export(folder, styles: list, resolution: int, components: dict, extra: dict = None) -> None:
@@ -61,8 +63,10 @@ def read_index(folder) -> dict:
         if key not in index:
             raise CheckpointError(f"{path} lacks the field {key!r}")
     unknown = sorted(set(index["components"]) - set(COMPONENTS))
-    if unknown or not index["components"]:
+    if unknown or not set(index["components"]) & {"generator", "translator"}:
         raise CheckpointError(f"{path} lists unknown or no components {unknown}; known: {sorted(COMPONENTS)}")
+    if "style_classifier" in index["components"] and "translator" not in index["components"]:
+        raise CheckpointError(f"{path} lists a style_classifier without the translator it reads")
     return index
 
 
@@ -82,4 +86,10 @@ def load_export(folder, device=None) -> tuple:
                 f"{folder / INDEX_NAME} lists {len(index['styles'])}"
             )
         modules[name] = module
+    classifier = modules.get("style_classifier")
+    if classifier is not None and classifier.config.feature_dim != modules["translator"].config.hidden_dim:
+        raise CheckpointError(
+            f"{folder / 'style_classifier' / 'config.json'} reads {classifier.config.feature_dim} features but "
+            f"the translator's style encoder gives {modules['translator'].config.hidden_dim}"
+        )
     return index, modules

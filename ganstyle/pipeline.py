@@ -91,7 +91,7 @@ class StylePipeline:
     """Random generation, style transfer, interpolation and style mixing from one model folder."""
 
     def __init__(self, generator=None, translator=None, styles=(), resolution=64, info=None, device=None,
-                 source=None):
+                 source=None, style_classifier=None):
         if generator is None and translator is None:
             raise ValueError("a pipeline needs a generator, a translator, or both")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -103,7 +103,7 @@ class StylePipeline:
         self.resolution = resolution
         self.info = dict(info or {})
         self.source = source
-        self._style_stats = None
+        self.style_classifier = style_classifier.to(self.device).eval() if style_classifier is not None else None
         self.work_side = WORK_SCALE * resolution
 
     # ----------------------------------------------------------------- loading and saving
@@ -118,8 +118,8 @@ class StylePipeline:
         index, modules = load_export(folder, device="cpu")
         info = {k: v for k, v in index.items() if k not in ("components", "styles", "resolution")}
         return cls(generator=modules.get("generator"), translator=modules.get("translator"),
-                   styles=index["styles"], resolution=index["resolution"], info=info, device=device,
-                   source=folder)
+                   style_classifier=modules.get("style_classifier"), styles=index["styles"],
+                   resolution=index["resolution"], info=info, device=device, source=folder)
 
     def save_pretrained(self, folder) -> Path:
         """Write the model as an export folder (model_index.json, components, README.md model card).
@@ -130,7 +130,8 @@ class StylePipeline:
                              "whole folder, so give a new or empty one")
         card = self.source / "README.md" if self.source else None
         card_text = card.read_text(encoding="utf-8") if card is not None and card.is_file() else None
-        components = {k: m for k, m in (("generator", self.generator), ("translator", self.translator)) if m}
+        components = {k: m for k, m in (("generator", self.generator), ("translator", self.translator),
+                                        ("style_classifier", self.style_classifier)) if m}
         save_export(folder, self.styles, self.resolution, {k: m.cpu() for k, m in components.items()},
                     extra={k: v for k, v in self.info.items() if not k.startswith("_") and k != "format_version"})
         for module in components.values():
@@ -259,7 +260,7 @@ class StylePipeline:
 
     def _reference_code(self, reference, style=None):
         """Style code of a reference image. Its style is `style` when given, otherwise the one
-        whose style-code distribution the encoder's reading fits best."""
+        the style classifier reads from it."""
         T = self.translator
         ref = open_image(reference, name=_image_name("the reference image", reference))
         x = pil_to_tensor(resize_crop(ref, self.resolution)).unsqueeze(0).to(self.device)
@@ -270,25 +271,16 @@ class StylePipeline:
 
     @torch.inference_mode()
     def detect_style(self, reference) -> int:
-        """Index of the style a reference image most likely belongs to: the head of the style
-        encoder whose code lies closest (in standardized distance) to what the mapping network
-        produces for that style."""
-        T = self.translator
+        """Index of the style a reference image most likely belongs to, read by the model's
+        style classifier from the style encoder's features."""
+        if self.style_classifier is None:
+            raise ValueError("this model has no style classifier (it was exported before ganstyle had one), so it "
+                             "cannot tell a reference's style: name it with reference_style= (--reference-style)")
         if not torch.is_tensor(reference):
             reference = open_image(reference, name=_image_name("the reference image", reference))
             reference = pil_to_tensor(resize_crop(reference, self.resolution)).unsqueeze(0)
-        reference = reference.to(self.device)
-        if self._style_stats is None:
-            z = torch.randn(512, T.config.latent_dim, generator=_seed_generator(0)).to(self.device)
-            stats = []
-            for label in range(len(self.styles)):
-                codes = T.style_from_latent(z, torch.full((len(z),), label, device=self.device))
-                stats.append((codes.mean(0), codes.std(0) + 1e-4))
-            self._style_stats = stats
-        labels = torch.arange(len(self.styles), device=self.device)
-        codes = T.style_from_reference(reference.expand(len(labels), -1, -1, -1), labels)
-        distances = [(((codes[k] - m) / s) ** 2).mean() for k, (m, s) in enumerate(self._style_stats)]
-        return int(torch.stack(distances).argmin())
+        features = self.translator.encoder.features(reference.to(self.device))
+        return int(self.style_classifier(features).argmax(1)[0])
 
     @torch.inference_mode()
     def _translate(self, content, code):

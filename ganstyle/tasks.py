@@ -24,6 +24,7 @@ from .losses import (
     style_reconstruction_loss,
 )
 from .perceptual import PerceptualLoss
+from .style_classifier import fit_style_classifier
 from .translator import StyleTranslator, TranslatorConfig
 
 
@@ -102,6 +103,9 @@ class Task:
         raise NotImplementedError
 
     def optimizers(self) -> dict:
+        raise NotImplementedError
+
+    def export_modules(self) -> dict:
         raise NotImplementedError
 
 
@@ -197,8 +201,9 @@ class GeneratorTask(Task):
         images = self.G_ema(self.sample_z.to(self.device), self.sample_labels.to(self.device))
         return make_grid(images.clamp(-1, 1).cpu(), nrow=8, normalize=True, value_range=(-1, 1))
 
-    def inference_module(self):
-        return self.G_ema
+    def export_modules(self) -> dict:
+        """The components this task contributes to the export folder."""
+        return {"generator": self.G_ema}
 
 
 class TranslatorTask(Task):
@@ -320,8 +325,10 @@ class TranslatorTask(Task):
         grid = torch.stack(columns, dim=1).flatten(0, 1)
         return make_grid(grid.clamp(-1, 1).cpu(), nrow=styles + 1, normalize=True, value_range=(-1, 1))
 
-    def inference_module(self):
-        return self.T_ema
+    def export_modules(self) -> dict:
+        """The EMA translator and a style classifier fitted to it on the training images."""
+        return {"translator": self.T_ema,
+                "style_classifier": fit_style_classifier(self.T_ema, self.bank.images, self.bank.labels)}
 
 
 TASKS = {"generator": GeneratorTask, "translator": TranslatorTask}

@@ -255,7 +255,7 @@ def train(settings: TrainSettings) -> Path:
         training = {"steps": step, "command": " ".join(sys.argv), "data": str(settings.data), "split": settings.split,
                     "images_per_style": bank.counts(), "batch_size": settings.batch_size}
         save_export(out / "export", bank.styles, settings.resolution,
-                    {t.name: t.inference_module() for t in tasks}, extra={"training": training})
+                    {k: m for t in tasks for k, m in t.export_modules().items()}, extra={"training": training})
 
     images_per_step = settings.batch_size * settings.grad_accum * accelerator.num_processes
     progress = tqdm(total=settings.steps, initial=start, desc="training", disable=not main, unit="step")

@@ -116,12 +116,16 @@ class StyleEncoder(nn.Module):
         self.heads = nn.Linear(config.hidden_dim, config.num_styles * config.style_dim)
         self.config = config
 
-    def forward(self, x, labels):
+    def features(self, x):
+        """The shared features under the per-style heads (B, hidden_dim); what the style
+        classifier reads."""
         size = self.config.resolution
         if x.shape[-1] != size or x.shape[-2] != size:
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
-        h = leaky_relu(self.final(leaky_relu(self.trunk(self.from_rgb(x))))).flatten(1)
-        out = self.heads(h).view(len(x), self.config.num_styles, self.config.style_dim)
+        return leaky_relu(self.final(leaky_relu(self.trunk(self.from_rgb(x))))).flatten(1)
+
+    def forward(self, x, labels):
+        out = self.heads(self.features(x)).view(len(x), self.config.num_styles, self.config.style_dim)
         return out[torch.arange(len(labels), device=x.device), labels]
 
 

@@ -242,4 +242,4 @@ def test_copied_export_folder_still_loads(both_run, tmp_path):
     _, export, _ = both_run
     copy = shutil.copytree(export, tmp_path / "moved")
     _, modules = load_export(copy)
-    assert set(modules) == {"generator", "translator"}
+    assert set(modules) == {"generator", "translator", "style_classifier"}

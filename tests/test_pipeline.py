@@ -6,10 +6,12 @@ user sees: sizes and aspect ratios, determinism, strength and colour semantics.
 """
 
 import io
+import json
 import math
 import os
 import random
 import re
+import shutil
 import sys
 import traceback
 import types
@@ -261,8 +263,23 @@ def test_transfer_reference_as_path_or_pil(tiny_dir, pipe, tmp_path):
     assert labelled.size == content.size
 
 
-def test_detect_style_returns_a_known_style_index(pipe):
-    assert 0 <= pipe.detect_style(noise(32, 32)) < len(STYLES)
+@pytest.mark.parametrize("colour, expected", [((230, 30, 30), 0), ((30, 210, 50), 1), ((40, 50, 230), 2)])
+def test_detect_style_reads_the_style_of_a_reference(pipe, colour, expected):
+    """The tiny model's classifier was fitted on one solid colour per style (tiny_model.py)."""
+    assert pipe.detect_style(Image.new("RGB", (40, 24), colour)) == expected
+
+
+def test_reference_without_style_needs_a_classifier(tiny_dir, tmp_path):
+    """Models exported before the style classifier existed: say what to do instead."""
+    folder = shutil.copytree(tiny_dir, tmp_path / "old")
+    shutil.rmtree(folder / "style_classifier")
+    index = json.loads((folder / "model_index.json").read_text())
+    del index["components"]["style_classifier"]
+    (folder / "model_index.json").write_text(json.dumps(index))
+    old = StylePipeline.from_pretrained(folder, device="cpu")
+    user_error(ValueError, r"no style classifier .* reference_style=", old.transfer, gradient(32, 32),
+               reference=noise(32, 32))
+    assert old.transfer(gradient(32, 32), reference=noise(32, 32), reference_style="square")[0].size == (32, 32)
 
 
 def test_exif_orientation_is_honoured(pipe, tmp_path):

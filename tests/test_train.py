@@ -151,7 +151,8 @@ def test_both_models_train_and_write_every_artifact(both_run):
         assert list((run / "logs").glob("events.out.tfevents.*"))
     # export: both components, all styles
     index, modules = load_export(export)
-    assert set(modules) == {"generator", "translator"} and index["styles"] == STYLE_NAMES
+    assert set(modules) == {"generator", "translator", "style_classifier"} and index["styles"] == STYLE_NAMES
+    assert modules["style_classifier"].config.num_styles == len(STYLE_NAMES)
     with torch.no_grad():
         images = modules["generator"](torch.randn(3, modules["generator"].config.z_dim), torch.tensor([0, 1, 2]))
     assert images.shape == (3, 3, RESOLUTION, RESOLUTION) and torch.isfinite(images).all()
@@ -218,7 +219,7 @@ def test_translator_model_trains_via_the_cli_subprocess(train_data, tmp_path):
         assert all(math.isfinite(float(r[key])) for r in rows)
     assert not any(k.startswith("generator/") for k in rows[0])
     index, modules = load_export(out / "export")
-    assert list(modules) == ["translator"] and index["styles"] == STYLE_NAMES
+    assert set(modules) == {"translator", "style_classifier"} and index["styles"] == STYLE_NAMES
     assert [p.name for p in list_checkpoints(out)] == ["checkpoint-3", "checkpoint-6"]
     assert (out / "samples" / "translator-0000006.png").is_file()
     assert_export_is_checkpoint_ema(out, ["translator"])
@@ -247,7 +248,7 @@ def test_two_process_accelerate_launch(train_data, tmp_path):
     assert not list((out / "checkpoints").glob(".*")) and not (out / "export.tmp").exists()
     assert_export_is_checkpoint_ema(out, ["generator", "translator"])
     index, modules = load_export(out / "export")
-    assert set(modules) == {"generator", "translator"}
+    assert set(modules) == {"generator", "translator", "style_classifier"}
 
 
 # ---------------------------------------------------------------- CLI argument errors

@@ -6,6 +6,7 @@ import torch
 
 from ganstyle.export import save_export
 from ganstyle.generator import GeneratorConfig, StyleGenerator
+from ganstyle.style_classifier import fit_style_classifier
 from ganstyle.translator import StyleTranslator, TranslatorConfig
 
 STYLES = ("circle", "square", "triangle")
@@ -35,6 +36,12 @@ def build_tiny_export(folder, styles=STYLES, resolution: int = 32, components=("
             last.weight.normal_(0, 0.3)
             last.bias.normal_(0, 0.1)
         modules["translator"] = translator
+        # Fitted on solid colours, one per style: detect_style reads a reddish image as style 0.
+        colours = torch.tensor([[220, 40, 40], [40, 200, 60], [50, 60, 220], [200, 200, 40], [160, 40, 200]])
+        labels = torch.arange(len(styles)).repeat_interleave(16)
+        noise = torch.randint(-30, 31, (len(labels), 3, resolution, resolution))
+        images = (colours[labels % len(colours)][:, :, None, None] + noise).clamp(0, 255).to(torch.uint8)
+        modules["style_classifier"] = fit_style_classifier(translator, images, labels)
     folder = Path(folder)
     save_export(folder, list(styles), resolution, modules, extra={"training": {"steps": 0, "data": "synthetic"}})
     return folder

@@ -237,10 +237,11 @@ class StyleApp:
         progress(0.1, desc="Rendering frames")
         if photo is None:
             if start_reference or end_reference:
-                raise gr.Error("Reference images are interpolated on a photo: add a photo, or remove the "
-                               "references to interpolate generated images.", print_exception=False)
-            frames = pipe.interpolate((start_style, _seed(start_seed)), (end_style, _seed(end_seed)), steps=steps,
-                                      truncation=truncation, size=DISPLAY_SIZE)
+                progress(0.1, desc="Finding the reference images in the generator's latent space")
+            start = load_image(start_reference, "start reference") if start_reference else (start_style,
+                                                                                          _seed(start_seed))
+            end = load_image(end_reference, "end reference") if end_reference else (end_style, _seed(end_seed))
+            frames = pipe.interpolate(start, end, steps=steps, truncation=truncation, size=DISPLAY_SIZE)
         else:
             content = load_image(photo, "photo", max_side=ANIMATION_SIDE)
             start = load_image(start_reference, "start reference") if start_reference else start_style
@@ -480,8 +481,9 @@ def build_app(model=None) -> gr.Blocks:
 
             # ---------------------------------------------------------------- interpolation and mixing
             with gr.Tab("Interpolation & mixing", id="interpolate"):
-                gr.Markdown("### Interpolation\nA walk from one style (and seed) to another. Add a photo to "
-                            "walk its repainting instead; then the ends may also be reference images.")
+                gr.Markdown("### Interpolation\nA walk from one style (and seed) to another. Either end may "
+                            "be a reference image instead (the generator's closest image to it). Add a photo to "
+                            "walk its repainting instead.")
                 with gr.Row():
                     with gr.Column(scale=1):
                         with gr.Row():

@@ -27,6 +27,7 @@ from PIL import Image
 from .export import INDEX_NAME, load_export, save_export
 from .hub import render_model_card, resolve_model
 from .imageio import ImageError, open_image, pil_to_tensor, resize_crop, tensor_to_pil
+from .inversion import image_distance, project
 
 MAX_SIDE = 1024
 """Largest output side: `transfer` downscales larger inputs to it first; the most `size` of
@@ -34,6 +35,8 @@ MAX_SIDE = 1024
 MAX_IMAGES = 64
 """Most images one call may return (n, or steps of an interpolation)."""
 MAX_SEED = 2**63 - 1
+MAX_INVERSION_STEPS = 1000
+"""Most optimization steps `invert` may take (each is one generator pass forward and back)."""
 """Largest seed (torch generators take 64-bit seeds); seed + n - 1 must not exceed it."""
 WORK_SCALE = 4
 """Transfer runs the translator at up to this multiple of its training resolution (long
@@ -234,6 +237,24 @@ class StylePipeline:
         ws = torch.cat([G.broadcast(w_a)[:, :crossover], G.broadcast(w_b)[:, crossover:]], dim=1)
         return self._render([ws], size)[0]
 
+    @torch.inference_mode()
+    def invert(self, image, style=None, steps: int = 200):
+        """The generator latent w (1, w_dim) whose image looks most like `image` (path or PIL),
+        found by optimization (GAN inversion, about `steps` generator passes). Its style is
+        `style` when given, otherwise the one whose average image is closest. The generator
+        only reaches images like its training data: other pictures come out as the nearest
+        thing it can draw."""
+        G = self._require("generator")
+        steps = _check_count("steps", steps, 1, MAX_INVERSION_STEPS)
+        picture = open_image(image, name=_image_name("the image to invert", image))
+        target = pil_to_tensor(resize_crop(picture, self.resolution)).unsqueeze(0).to(self.device)
+        if style is None:
+            averages = G.synthesis(G.broadcast(G.w_avg))
+            label = int(image_distance(averages, target.expand_as(averages)).argmin())
+        else:
+            label = self._label(style)
+        return project(G, target, torch.tensor([label], device=self.device), steps=steps)
+
     def _pair(self, value):
         if not (isinstance(value, (tuple, list)) and len(value) == 2):
             raise TypeError(f"expected a (style, seed) pair, got {value!r}")
@@ -352,8 +373,9 @@ class StylePipeline:
         """Frames blending from `start` to `end` in `steps` (2-64) steps.
 
         Without `image` (generation, in w space): `start`/`end` are style names (both drawn
-        from the same `seed`) or (style, seed) pairs. With a content `image` (transfer, in
-        style-code space): `start`/`end` are style names or reference images."""
+        from the same `seed`), (style, seed) pairs, or images (found in w space by `invert`).
+        With a content `image` (transfer, in style-code space): `start`/`end` are style
+        names or reference images."""
         steps = _check_count("steps", steps, 2, MAX_IMAGES)
         size = _check_size(size)
         seed = _resolve_seed(seed)
@@ -364,8 +386,8 @@ class StylePipeline:
             ends = []
             for value in (start, end):
                 if _is_image_like(value):
-                    raise ValueError("reference images need a content image= (transfer); "
-                                     "generation interpolates between styles or (style, seed) pairs")
+                    ends.append(self.invert(value))
+                    continue
                 style, s = self._pair(value) if isinstance(value, (tuple, list)) else (value, seed)
                 if style != "random":
                     self._label(style)

@@ -144,6 +144,16 @@ def test_interpolate_generated(client, pipe):
         assert animation.n_frames == 5 + 3  # forward, then back (boomerang)
 
 
+def test_interpolate_generated_from_a_reference_image(client, pipe):
+    """Without a photo, a reference end is the generator's closest image to it (inversion)."""
+    frames, _, _ = client.predict("circle", 0, handle_file(REFERENCE), "square", 1, None, None, 3, 0.7,
+                                  api_name="/interpolate")
+    expected = pipe.interpolate(Image.open(REFERENCE), ("square", 1), steps=3, truncation=0.7, size=256)
+    assert len(frames) == 3
+    for item, want in zip(frames, expected):
+        assert _same(_open(item["image"]), want)
+
+
 def test_interpolate_photo_between_style_and_reference(client):
     frames, _, gif = client.predict("circle", 0, None, "square", 0, handle_file(REFERENCE), handle_file(PHOTO), 3,
                                     0.7, api_name="/interpolate")
@@ -212,8 +222,8 @@ BAD_INPUTS = [
     ("negative seed", "/generate", lambda f: ("circle", -4, 0.7, 1), "less than minimum value 0"),
     ("strength above 1", TRANSFER, lambda f: (handle_file(PHOTO), "Named style", "circle", None, 3.0, False, 0, 1),
      "greater than maximum value 1"),
-    ("references without a photo", "/interpolate", lambda f: ("circle", 0, handle_file(REFERENCE), "square", 1,
-                                                              None, None, 4, 0.7), "add a photo"),
+    ("corrupt end reference", "/interpolate", lambda f: ("circle", 0, None, "square", 1,
+                                                         handle_file(f / "corrupt.png"), None, 4, 0.7), "End reference: the file is not an image"),
     ("bad seed list", "/mix", lambda f: ("circle", "1, two", "square", "3", 3, 0.7), "whole numbers"),
     ("too many seeds", "/mix", lambda f: ("circle", "1,2,3,4,5,6", "square", "3", 3, 0.7),
      "number of coarse seeds must be between 1 and 4"),

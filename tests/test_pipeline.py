@@ -22,6 +22,8 @@ import torch
 from PIL import Image, ImageOps
 
 from ganstyle import CheckpointError, ImageError, StylePipeline
+from ganstyle.imageio import pil_to_tensor
+from ganstyle.inversion import image_distance
 from ganstyle.pipeline import MAX_IMAGES, MAX_SIDE
 from tiny_model import STYLES, build_tiny_export
 
@@ -405,12 +407,48 @@ def test_interpolate_transfer_takes_any_reference_file(pipe, tmp_path):
     frames = pipe.interpolate(str(tiff), str(bare), steps=2, image=content)
     assert max_diff(frames[0], pipe.transfer(content, reference=str(tiff))[0]) <= 1
     assert max_diff(frames[1], pipe.transfer(content, reference=str(bare))[0]) <= 1
-    user_error(ValueError, "content image", pipe.interpolate, str(tiff), "circle", steps=3)
 
 
-def test_interpolate_generation_refuses_reference_images(pipe, tmp_path):
-    user_error(ValueError, "content image", pipe.interpolate, noise(8, 8), "circle", steps=3)
-    user_error(ValueError, "content image", pipe.interpolate, "circle", str(tmp_path / "x.png"), steps=3)
+# ----------------------------------------------------------------------------- inversion
+def render_w(pipe, w):
+    return pipe._render([pipe.generator.broadcast(w)])[0]
+
+
+def test_invert_finds_a_generated_image_again(pipe):
+    """An image the generator drew is found again: the reconstruction is far closer to it
+    than the style's average image the search starts from."""
+    target = pipe.generate("square", seed=5)[0]
+    w = pipe.invert(target, style="square", steps=150)
+    start = render_w(pipe, pipe.generator.w_avg[1:2])
+
+    def distance(image):
+        return float(image_distance(pil_to_tensor(image)[None], pil_to_tensor(target)[None]))
+
+    assert w.shape == (1, pipe.generator.config.w_dim)
+    assert distance(render_w(pipe, w)) < 0.4 * distance(start)
+
+
+def test_invert_is_deterministic_and_reads_files(pipe, tmp_path):
+    path = tmp_path / "target.png"
+    pipe.generate("circle", seed=2)[0].save(path)
+    assert torch.equal(pipe.invert(str(path), steps=20), pipe.invert(Image.open(path), steps=20))
+
+
+def test_invert_bad_input(pipe, tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    user_error(ImageError, "broken.png", pipe.invert, str(tmp_path / "broken.png"))
+    user_error(ValueError, "steps must be between 1 and 1000", pipe.invert, noise(8, 8), steps=0)
+    user_error(ValueError, "unknown style 'cubism'", pipe.invert, noise(8, 8), style="cubism")
+
+
+def test_interpolate_generation_between_images_starts_and_ends_at_their_inversions(pipe):
+    a, b = pipe.generate("circle", seed=1)[0], pipe.generate("triangle", seed=4)[0]
+    frames = pipe.interpolate(a, b, steps=4)
+    assert len(frames) == 4
+    assert same(frames[0], render_w(pipe, pipe.invert(a)))
+    assert same(frames[-1], render_w(pipe, pipe.invert(b)))
+    mixed = pipe.interpolate(a, ("square", 3), steps=3, truncation=1.0)
+    assert same(mixed[0], frames[0]) and same(mixed[-1], pipe.generate("square", seed=3)[0])
 
 
 # ----------------------------------------------------------------------------- mix

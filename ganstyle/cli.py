@@ -180,8 +180,9 @@ def _add_inference(sub):
 
     p = sub.add_parser("interpolate", help="frames between two styles, seeds or references")
     _model_args(p)
-    p.add_argument("start", help="style name, STYLE:SEED, or (with --image) a reference image")
-    p.add_argument("end")
+    p.add_argument("start", help="style name, STYLE:SEED, or an image file (with --image: a reference whose "
+                   "style is transferred; without: the generator's closest image to it)")
+    p.add_argument("end", help="the same kinds as start")
     p.add_argument("--image", default=None, help="content image: interpolate the transfer of this image")
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--truncation", type=float, default=1.0)

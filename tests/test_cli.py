@@ -171,6 +171,15 @@ def test_interpolate_seeds_to_frames(capsys, tiny_dir, pipe, tmp_path):
     assert same(opened(files[-1]), pipe.generate("square", seed=2, size=48)[0])
 
 
+def test_interpolate_generation_from_an_image_file(capsys, tiny_dir, pipe, references, tmp_path):
+    code, _, _ = cli(capsys, "interpolate", references[0], "square:2", "--model", tiny_dir, "--steps", 3,
+                     "--out", tmp_path / "iframes")
+    assert code == 0
+    files = sorted((tmp_path / "iframes").iterdir())
+    expected = pipe.interpolate(Image.open(references[0]), ("square", 2), steps=3)
+    assert len(files) == 3 and all(same(opened(f), e) for f, e in zip(files, expected))
+
+
 def test_interpolate_transfer_between_references_and_styles(capsys, tiny_dir, photo, references, tmp_path):
     code, _, _ = cli(capsys, "interpolate", references[0], references[1], "--image", photo, "--model", tiny_dir,
                      "--steps", 3, "--out", tmp_path / "tframes")

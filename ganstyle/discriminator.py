@@ -48,13 +48,20 @@ class MultiTaskDiscriminator(PretrainedModule):
         return self.heads(h)[torch.arange(len(labels), device=x.device), labels]
 
 
+def stddev_group_size(batch: int, group_size: int = 4) -> int:
+    """Size of the minibatch-stddev groups for a batch; group k holds the images
+    k, k + batch/size, k + 2 * batch/size, ..."""
+    group = min(group_size, batch)
+    while batch % group:
+        group -= 1
+    return group
+
+
 def minibatch_stddev(h, group_size: int = 4):
     """One extra feature map: the feature spread within small groups of the batch, so the
     discriminator can see when the generator collapses to few outputs (ProGAN)."""
     batch, ch, height, width = h.shape
-    group = min(group_size, batch)
-    while batch % group:
-        group -= 1
+    group = stddev_group_size(batch, group_size)
     y = h.view(group, -1, ch, height, width)
     y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=[1, 2, 3])
     return y.view(-1, 1, 1, 1).repeat(group, 1, height, width)

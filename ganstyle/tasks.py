@@ -13,7 +13,7 @@ import torch.distributed as dist
 from torchvision.utils import make_grid
 
 from .augment import diff_augment
-from .discriminator import DiscriminatorConfig, MultiTaskDiscriminator
+from .discriminator import DiscriminatorConfig, MultiTaskDiscriminator, stddev_group_size
 from .generator import GeneratorConfig, StyleGenerator
 from .losses import (
     cycle_loss,
@@ -162,14 +162,24 @@ class GeneratorTask(Task):
             ws = torch.cat([ws[:, :crossover], G.broadcast(w2)[:, crossover:]], dim=1)
         return G.synthesis(ws, noise_mode="random")
 
+    def _labels(self):
+        """Styles of a batch, drawn as often as the data has them, arranged so that each
+        minibatch-stddev group of the discriminator is one style. With mixed groups the
+        spread between styles hides a generator that draws one picture per style; with
+        one style per group, the discriminator sees that collapse."""
+        n = self.settings.batch_size
+        group = stddev_group_size(n)
+        return self.bank.labels[torch.randint(len(self.bank), (n // group,))].repeat(group)
+
     def train_step(self, step: int) -> dict:
         set_requires_grad(self.G, False)
         set_requires_grad(self.D, True)
         do_r1 = step % self.settings.r1_interval == 0
 
         def d_loss():
-            real, labels = self.bank.sample(self.settings.batch_size)
-            real, labels = real.to(self.device), labels.to(self.device)
+            labels = self._labels()
+            real = self.bank.sample(len(labels), labels=labels)[0].to(self.device)
+            labels = labels.to(self.device)
             with torch.no_grad():
                 fake = self._fake(labels)
             real.requires_grad_(do_r1)
@@ -187,7 +197,7 @@ class GeneratorTask(Task):
         set_requires_grad(self.D, False)
 
         def g_loss():
-            labels = self.bank.labels[torch.randint(len(self.bank), (self.settings.batch_size,))].to(self.device)
+            labels = self._labels().to(self.device)
             loss = g_nonsaturating_loss(self.D(self._aug(self._fake(labels)), labels))
             return loss, {"g_loss": loss.detach()}
 

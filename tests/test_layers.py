@@ -189,3 +189,31 @@ def test_losses_match_their_definitions():
     images = torch.randn(2, 3, 4, 4, requires_grad=True)
     logits = (images * 0.5).flatten(1).sum(1)
     torch.testing.assert_close(r1_penalty(logits, images), torch.tensor(0.25 * 48))
+
+
+def test_generator_batches_put_one_style_in_each_stddev_group():
+    """The generator task arranges labels so that no minibatch-stddev group mixes styles,
+    and still draws styles as often as the data has them."""
+    from types import SimpleNamespace
+
+    from ganstyle.tasks import GeneratorTask
+
+    labels = torch.tensor([0] * 30 + [1] * 60 + [2] * 10)
+    task = SimpleNamespace(settings=SimpleNamespace(batch_size=16), bank=_Bank(labels))
+    torch.manual_seed(0)
+    drawn = []
+    for _ in range(200):
+        batch = GeneratorTask._labels(task)
+        groups = batch.view(4, -1)  # the view minibatch_stddev takes: column j is group j
+        assert (groups == groups[0]).all()
+        drawn.append(batch)
+    share = torch.bincount(torch.cat(drawn), minlength=3).float() / (200 * 16)
+    torch.testing.assert_close(share, torch.tensor([0.3, 0.6, 0.1]), atol=0.05, rtol=0)
+
+
+class _Bank:
+    def __init__(self, labels):
+        self.labels = labels
+
+    def __len__(self):
+        return len(self.labels)

@@ -497,7 +497,8 @@ def build_app(model=None) -> gr.Blocks:
                         with gr.Accordion("Photo and reference images (optional)", open=False):
                             in_photo = image_input("Photo to repaint along the walk", height=180)
                             with gr.Row():
-                                in_start_ref = image_input("Start reference", height=140, elem_id="interpolate-start-ref")
+                                in_start_ref = image_input("Start reference", height=140,
+                                                           elem_id="interpolate-start-ref")
                                 in_end_ref = image_input("End reference", height=140, elem_id="interpolate-end-ref")
                         in_button = gr.Button("Interpolate", variant="primary", interactive=pipe is not None)
                     with gr.Column(scale=2):

@@ -91,7 +91,8 @@ def _save_all(images, out: Path, prefix: str) -> None:
         return
     out.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(tqdm(images, desc="saving", disable=len(images) < 8)):
-        path = out / f"{prefix}-{image.info.get('seed', i)}.png" if "seed" in image.info else out / f"{prefix}-{i:03d}.png"
+        name = f"{prefix}-{image.info['seed']}.png" if "seed" in image.info else f"{prefix}-{i:03d}.png"
+        path = out / name
         image.save(path)
         print(path)
 

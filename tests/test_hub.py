@@ -291,7 +291,8 @@ def test_save_pretrained_round_trip(pipe, tmp_path):
         del pipe.info["metrics"]
     names = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert names == sorted(["README.md", "model_index.json", "generator/config.json", "generator/model.safetensors",
-                            "translator/config.json", "translator/model.safetensors"])
+                            "translator/config.json", "translator/model.safetensors",
+                            "style_classifier/config.json", "style_classifier/model.safetensors"])
     assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".pkl", ".ckpt"))]
 
     loaded = StylePipeline.from_pretrained(folder)

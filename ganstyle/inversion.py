@@ -14,31 +14,21 @@ import torch.nn.functional as F
 
 def image_distance(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error at full, half and quarter resolution, per image (B,)."""
-    total = 0
-    for factor in (1, 2, 4):
-        a = F.avg_pool2d(output, factor) if factor > 1 else output
-        b = F.avg_pool2d(target, factor) if factor > 1 else target
-        total = total + (a - b).pow(2).flatten(1).mean(1)
-    return total / 3
+    return sum((F.avg_pool2d(output, f) - F.avg_pool2d(target, f)).pow(2).flatten(1).mean(1)
+               for f in (1, 2, 4)) / 3
 
 
 def project(generator, target: torch.Tensor, labels: torch.Tensor, steps: int = 200, lr: float = 0.1):
     """Latents w (B, w_dim) of `target` images (B, 3, R, R in [-1, 1]) in the given styles.
     Deterministic: starts at each style's mean w; no random noise."""
-    trainable = [p for p in generator.parameters() if p.requires_grad]
-    generator.requires_grad_(False)
-    try:
-        # Callers may be in inference mode (the pipeline is); the search needs autograd.
-        with torch.inference_mode(False), torch.enable_grad():
-            target = target.clone()
-            w = generator.w_avg[labels].clone().requires_grad_(True)
-            optimizer = torch.optim.Adam([w], lr=lr)
-            for _ in range(steps):
-                optimizer.zero_grad(set_to_none=True)
-                loss = image_distance(generator.synthesis(generator.broadcast(w)), target).sum()
-                loss.backward()
-                optimizer.step()
-            return w.detach()
-    finally:
-        for p in trainable:
-            p.requires_grad_(True)
+    # Callers may be in inference mode (the pipeline is); the search needs autograd. Gradients
+    # are taken for w alone, so the generator's weights are neither differentiated nor touched.
+    with torch.inference_mode(False), torch.enable_grad():
+        target = target.clone()
+        w = generator.w_avg[labels].clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([w], lr=lr)
+        for _ in range(steps):
+            loss = image_distance(generator.synthesis(generator.broadcast(w)), target).sum()
+            (w.grad,) = torch.autograd.grad(loss, [w])
+            optimizer.step()
+        return w.detach()

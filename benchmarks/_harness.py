@@ -146,8 +146,9 @@ def markdown_table(headers, rows) -> str:
 
 
 def concurrent_training_note() -> str:
-    """Names any `ganstyle train` process running beside the benchmark (with its nice value)."""
-    found = []
+    """Names any `ganstyle train` process running beside the benchmark (with its nice value),
+    or paused beside it (a run stopped with SIGSTOP for the benchmark takes no CPU)."""
+    found, stopped = [], []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
@@ -158,7 +159,10 @@ def concurrent_training_note() -> str:
             continue
         text = b" ".join(args).decode(errors="replace")
         if "ganstyle" in text and " train" in text and "--worker" not in text:
-            found.append(f"pid {entry.name}, nice {stat[16]}")
+            (stopped if stat[0] == "T" else found).append(f"pid {entry.name}, nice {stat[16]}")
+    if stopped and not found:
+        return (f"a `ganstyle train` process was paused (SIGSTOP, state T) when the run started "
+                f"({'; '.join(stopped)}), so it took no CPU: a quiet machine")
     if not found:
         return "no `ganstyle train` process was running during the run"
     return (f"a `ganstyle train` run was going on concurrently ({'; '.join(found)}): it competed for the "

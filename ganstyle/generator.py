@@ -90,7 +90,8 @@ class StyleGenerator(PretrainedModule):
             self.convs.append(StyledConv(out_ch, out_ch, config.w_dim))
             self.to_rgbs.append(ToRGB(out_ch, config.w_dim))
             in_ch = out_ch
-        # Fixed noise maps make inference deterministic (noise_mode="const").
+        # Fixed noise maps (noise_mode="const"): a deterministic render without a seed, as
+        # for GAN inversion.
         noise_gen = torch.Generator().manual_seed(0)
         self.noise_sizes = [4] + [2 ** (3 + i // 2) for i in range(len(self.convs))]
         for i, size in enumerate(self.noise_sizes):
@@ -116,28 +117,47 @@ class StyleGenerator(PretrainedModule):
         """One w per synthesis layer: (B, w_dim) -> (B, num_ws, w_dim)."""
         return w.unsqueeze(1).repeat(1, self.num_ws, 1)
 
-    def synthesis(self, ws, noise_mode: str = "const"):
+    def make_noise(self, batch: int = 1, generator=None, device=None, dtype=None) -> list:
+        """One set of per-layer noise maps [(batch, 1, size, size), ...], drawn from `generator`.
+
+        A trained generator may take part of its layout from these maps, not only from w:
+        the discriminator only ever saw images with fresh noise, so a fixed set of maps for
+        every image can draw every image with the same layout. Inference therefore draws
+        the maps from each image's seed, like z."""
+        return [torch.randn(batch, 1, size, size, generator=generator).to(device=device, dtype=dtype)
+                for size in self.noise_sizes]
+
+    def const_noise(self) -> list:
+        """The stored noise maps (noise_mode="const"), in the form `make_noise` returns."""
+        return [getattr(self, f"noise_const_{i}") for i in range(len(self.noise_sizes))]
+
+    def synthesis(self, ws, noise_mode: str = "const", noise=None):
         """Render w+ latents (B, num_ws, w_dim) into images in about [-1, 1].
-        noise_mode "const" uses the stored noise maps, "random" fresh noise (training)."""
+        `noise` (maps from `make_noise`) is used when given; otherwise noise_mode "const" uses
+        the stored noise maps, "random" fresh noise (training)."""
         if noise_mode not in ("const", "random"):
             raise ValueError(f"noise_mode must be 'const' or 'random', got {noise_mode!r}")
+        if noise is not None and len(noise) != len(self.noise_sizes):
+            raise ValueError(f"noise must hold {len(self.noise_sizes)} maps (make_noise), got {len(noise)}")
         batch = ws.shape[0]
 
-        def noise(i):
+        def noise_map(i):
+            if noise is not None:
+                return noise[i]
             if noise_mode == "const":
-                return getattr(self, f"noise_const_{i}")
+                return self.const_noise()[i]
             size = self.noise_sizes[i]
             return torch.randn(batch, 1, size, size, device=ws.device, dtype=ws.dtype)
 
-        x = self.conv1(self.const.expand(batch, -1, -1, -1), ws[:, 0], noise(0))
+        x = self.conv1(self.const.expand(batch, -1, -1, -1), ws[:, 0], noise_map(0))
         rgb = self.to_rgb1(x, ws[:, 1])
         for j, to_rgb in enumerate(self.to_rgbs):
             i = 2 * j
-            x = self.convs[i](x, ws[:, i + 1], noise(i + 1))
-            x = self.convs[i + 1](x, ws[:, i + 2], noise(i + 2))
+            x = self.convs[i](x, ws[:, i + 1], noise_map(i + 1))
+            x = self.convs[i + 1](x, ws[:, i + 2], noise_map(i + 2))
             rgb = to_rgb(x, ws[:, i + 3], rgb)
         return rgb
 
-    def forward(self, z, labels, truncation: float = 1.0, noise_mode: str = "const"):
+    def forward(self, z, labels, truncation: float = 1.0, noise_mode: str = "const", noise=None):
         w = self.truncate(self.mapping(z, labels), labels, truncation)
-        return self.synthesis(self.broadcast(w), noise_mode=noise_mode)
+        return self.synthesis(self.broadcast(w), noise_mode=noise_mode, noise=noise)

@@ -176,21 +176,27 @@ class StylePipeline:
         return module
 
     # ----------------------------------------------------------------- random generation
-    def _latent_w(self, style, seed: int, truncation: float):
-        """w of one (style, seed): the style may be "random" (picked by the seed)."""
+    def _latent(self, style, seed: int, truncation: float):
+        """w and noise maps of one (style, seed), both drawn from the seed (z first, so w is
+        the same as with z alone); the style may be "random" (picked by the seed). Truncation
+        pulls w toward the style's mean w and the noise toward the stored maps, so 0 gives
+        the style's average image whatever the seed."""
         G = self.generator
         if style == "random":
             style = self.styles[random.Random(seed).randrange(len(self.styles))]
         label = torch.tensor([self._label(style)], device=self.device)
-        z = torch.randn(1, G.config.z_dim, generator=_seed_generator(seed)).to(self.device)
-        return G.truncate(G.mapping(z, label), label, truncation), style
+        gen = _seed_generator(seed)
+        z = torch.randn(1, G.config.z_dim, generator=gen).to(self.device)
+        noise = blend_noise(G.const_noise(), G.make_noise(1, generator=gen, device=self.device), truncation)
+        return G.truncate(G.mapping(z, label), label, truncation), noise, style
 
     @torch.inference_mode()
-    def _render(self, ws_list, size=None):
-        """One synthesis call per latent: convolution kernels pick batch-size dependent
-        algorithms, so batching would change pixels with the batch size."""
+    def _render(self, latents, size=None):
+        """Images of (w+, noise maps) pairs. One synthesis call per latent: convolution
+        kernels pick batch-size dependent algorithms, so batching would change pixels with
+        the batch size."""
         G = self.generator
-        return [self._finish(tensor_to_pil(G.synthesis(ws)[0]), size) for ws in ws_list]
+        return [self._finish(tensor_to_pil(G.synthesis(ws, noise=noise)[0]), size) for ws, noise in latents]
 
     @staticmethod
     def _finish(image, size):
@@ -211,31 +217,32 @@ class StylePipeline:
         if style != "random":
             self._label(style)
         seed = _resolve_seed(seed, n)
-        ws, names = [], []
+        latents, names = [], []
         for i in range(n):
-            w, name = self._latent_w(style, seed + i, truncation)
-            ws.append(G.broadcast(w))
+            w, noise, name = self._latent(style, seed + i, truncation)
+            latents.append((G.broadcast(w), noise))
             names.append(name)
-        images = self._render(ws, size)
+        images = self._render(latents, size)
         for i, (image, name) in enumerate(zip(images, names)):
             image.info.update(seed=seed + i, style=name)
         return images
 
     @torch.inference_mode()
     def mix(self, coarse, fine, crossover: int = None, truncation: float = 1.0, size=None):
-        """Style mixing: layers before `crossover` take w from `coarse` (layout, shapes),
-        the rest from `fine` (colours, texture). `coarse`/`fine` are (style, seed) pairs;
-        `crossover` is between 1 and num_ws - 1 (default: the middle)."""
+        """Style mixing: layers before `crossover` take w and noise from `coarse` (layout,
+        shapes), the rest from `fine` (colours, texture). `coarse`/`fine` are (style, seed)
+        pairs; `crossover` is between 1 and num_ws - 1 (default: the middle)."""
         G = self._require("generator")
         num_ws = G.num_ws
         crossover = num_ws // 2 if crossover is None else _check_count("crossover", crossover, 1, num_ws - 1)
         truncation = _check_fraction("truncation", truncation)
         size = _check_size(size)
         (style_a, seed_a), (style_b, seed_b) = self._pair(coarse), self._pair(fine)
-        w_a, _ = self._latent_w(style_a, seed_a, truncation)
-        w_b, _ = self._latent_w(style_b, seed_b, truncation)
+        w_a, noise_a, _ = self._latent(style_a, seed_a, truncation)
+        w_b, noise_b, _ = self._latent(style_b, seed_b, truncation)
         ws = torch.cat([G.broadcast(w_a)[:, :crossover], G.broadcast(w_b)[:, crossover:]], dim=1)
-        return self._render([ws], size)[0]
+        # noise map k enters the layer that takes w+ entry k
+        return self._render([(ws, noise_a[:crossover] + noise_b[crossover:])], size)[0]
 
     @torch.inference_mode()
     def invert(self, image, style=None, steps: int = 200):
@@ -386,13 +393,15 @@ class StylePipeline:
             ends = []
             for value in (start, end):
                 if _is_image_like(value):
-                    ends.append(self.invert(value))
+                    ends.append((self.invert(value), G.const_noise()))  # inversion renders with these
                     continue
                 style, s = self._pair(value) if isinstance(value, (tuple, list)) else (value, seed)
                 if style != "random":
                     self._label(style)
-                ends.append(self._latent_w(style, s, truncation)[0])
-            return self._render([G.broadcast(torch.lerp(ends[0], ends[1], t)) for t in weights], size)
+                ends.append(self._latent(style, s, truncation)[:2])
+            (w_a, noise_a), (w_b, noise_b) = ends
+            return self._render([(G.broadcast(torch.lerp(w_a, w_b, t)), blend_noise(noise_a, noise_b, t))
+                                 for t in weights], size)
         T = self._require("translator")
         _, content = self._content_tensor(image)
         codes = []
@@ -432,6 +441,23 @@ class StylePipeline:
         parts = [c for c in ("generator", "translator") if getattr(self, c) is not None]
         return (f"StylePipeline(styles={self.styles}, resolution={self.resolution}, "
                 f"components={parts}, device={self.device})")
+
+
+def blend_noise(a: list, b: list, t: float) -> list:
+    """Noise maps a fraction t of the way from `a` to `b` by spherical interpolation, so they
+    keep the spread of Gaussian noise all the way (a straight blend of two independent maps
+    fades toward zero halfway); identical maps stay as they are."""
+    return [_slerp(x, y, t) for x, y in zip(a, b)]
+
+
+def _slerp(x: torch.Tensor, y: torch.Tensor, t: float) -> torch.Tensor:
+    cos = (x.flatten() @ y.flatten()) / (x.norm() * y.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1, 1))
+    if t in (0, 1):  # the ends exactly, so the first and last frames are the ends' own images
+        return x if t == 0 else y
+    if omega < 1e-4:
+        return torch.lerp(x, y, t)
+    return (torch.sin((1 - t) * omega) * x + torch.sin(t * omega) * y) / torch.sin(omega)
 
 
 def _installed(module: str) -> bool:

@@ -136,6 +136,7 @@ class GeneratorTask(Task):
         gen = torch.Generator().manual_seed(1234)
         per_style = 8
         self.sample_z = torch.randn(per_style * num_styles, self.G.config.z_dim, generator=gen)
+        self.sample_noise = self.G.make_noise(len(self.sample_z), generator=gen)
         self.sample_labels = torch.arange(num_styles).repeat_interleave(per_style)
         self.last_r1 = torch.tensor(float("nan"))  # lazy R1: logged as of its latest step
 
@@ -207,8 +208,10 @@ class GeneratorTask(Task):
 
     @torch.no_grad()
     def sample_grid(self):
-        """Fixed seeds, one row per style, rendered by the EMA generator."""
-        images = self.G_ema(self.sample_z.to(self.device), self.sample_labels.to(self.device))
+        """Fixed seeds (z and noise maps, as inference draws them), one row per style,
+        rendered by the EMA generator."""
+        images = self.G_ema(self.sample_z.to(self.device), self.sample_labels.to(self.device),
+                            noise=[m.to(self.device) for m in self.sample_noise])
         return make_grid(images.clamp(-1, 1).cpu(), nrow=8, normalize=True, value_range=(-1, 1))
 
     def export_modules(self) -> dict:

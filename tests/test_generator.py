@@ -166,3 +166,22 @@ def test_different_styles_give_different_images_and_gradients_flow():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
     assert g.mapping.layers[0].weight.grad.abs().sum() > 0
     assert g.const.grad.abs().sum() > 0
+
+
+def test_make_noise_shapes_seeding_and_explicit_noise():
+    g = StyleGenerator(GeneratorConfig(resolution=16, num_styles=2, channel_base=64, channel_max=16))
+    maps = g.make_noise(3, generator=torch.Generator().manual_seed(1))
+    assert [tuple(m.shape) for m in maps] == [(3, 1, s, s) for s in g.noise_sizes]
+    again = g.make_noise(3, generator=torch.Generator().manual_seed(1))
+    assert all(torch.equal(a, b) for a, b in zip(maps, again))
+    with torch.no_grad():
+        for p_name, p in g.named_parameters():
+            if p_name.endswith("noise.strength"):
+                p.fill_(0.5)
+        ws = g.broadcast(g.mapping(torch.randn(3, g.config.z_dim), torch.tensor([0, 1, 1])))
+        # explicit maps are what synthesis uses; the stored ones are noise_mode="const"
+        torch.testing.assert_close(g.synthesis(ws, noise=g.const_noise()), g.synthesis(ws))
+        assert not torch.allclose(g.synthesis(ws, noise=maps), g.synthesis(ws))
+        torch.testing.assert_close(g.synthesis(ws, noise=maps), g.synthesis(ws, noise=again))
+    with pytest.raises(ValueError, match="noise must hold"):
+        g.synthesis(ws, noise=maps[:-1])

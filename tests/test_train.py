@@ -358,3 +358,14 @@ def test_translator_trains_with_perceptual_losses(train_data, tmp_path):
     rows = read_metrics(settings.out)
     for key in ("translator/content_loss", "translator/feature_style_loss"):
         assert math.isfinite(float(rows[-1][key]))
+
+
+def test_cli_perceptual_loss_weights_reach_the_run_settings(train_data, tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch", reason="--perceptual needs efficientnet-lite-pytorch")
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(train_data), "--out", str(out), "--model", "translator", "--perceptual",
+            "--resolution", str(RESOLUTION), "--steps", "1", "--batch-size", str(BATCH), "--seed", "0",
+            "--lambda-content", "0.05", "--lambda-feature-style", "0.2"]
+    assert cli_main(argv) in (0, None)
+    saved = json.loads((list_checkpoints(out)[-1] / "state.json").read_text())["settings"]
+    assert (saved["lambda_content"], saved["lambda_feature_style"]) == (0.05, 0.2)

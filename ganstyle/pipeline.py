@@ -451,10 +451,10 @@ def blend_noise(a: list, b: list, t: float) -> list:
 
 
 def _slerp(x: torch.Tensor, y: torch.Tensor, t: float) -> torch.Tensor:
-    cos = (x.flatten() @ y.flatten()) / (x.norm() * y.norm()).clamp_min(1e-12)
-    omega = torch.arccos(cos.clamp(-1, 1))
     if t in (0, 1):  # the ends exactly, so the first and last frames are the ends' own images
         return x if t == 0 else y
+    cos = (x.flatten() @ y.flatten()) / (x.norm() * y.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1, 1))
     if omega < 1e-4:
         return torch.lerp(x, y, t)
     return (torch.sin((1 - t) * omega) * x + torch.sin(t * omega) * y) / torch.sin(omega)

@@ -124,7 +124,8 @@ class StyleGenerator(PretrainedModule):
         the discriminator only ever saw images with fresh noise, so a fixed set of maps for
         every image can draw every image with the same layout. Inference therefore draws
         the maps from each image's seed, like z."""
-        return [torch.randn(batch, 1, size, size, generator=generator).to(device=device, dtype=dtype)
+        source = generator.device if generator is not None else device
+        return [torch.randn(batch, 1, size, size, generator=generator, device=source, dtype=dtype).to(device)
                 for size in self.noise_sizes]
 
     def const_noise(self) -> list:
@@ -137,24 +138,19 @@ class StyleGenerator(PretrainedModule):
         the stored noise maps, "random" fresh noise (training)."""
         if noise_mode not in ("const", "random"):
             raise ValueError(f"noise_mode must be 'const' or 'random', got {noise_mode!r}")
-        if noise is not None and len(noise) != len(self.noise_sizes):
-            raise ValueError(f"noise must hold {len(self.noise_sizes)} maps (make_noise), got {len(noise)}")
         batch = ws.shape[0]
+        if noise is None:
+            noise = (self.const_noise() if noise_mode == "const"
+                     else self.make_noise(batch, device=ws.device, dtype=ws.dtype))
+        elif len(noise) != len(self.noise_sizes):
+            raise ValueError(f"noise must hold {len(self.noise_sizes)} maps (make_noise), got {len(noise)}")
 
-        def noise_map(i):
-            if noise is not None:
-                return noise[i]
-            if noise_mode == "const":
-                return self.const_noise()[i]
-            size = self.noise_sizes[i]
-            return torch.randn(batch, 1, size, size, device=ws.device, dtype=ws.dtype)
-
-        x = self.conv1(self.const.expand(batch, -1, -1, -1), ws[:, 0], noise_map(0))
+        x = self.conv1(self.const.expand(batch, -1, -1, -1), ws[:, 0], noise[0])
         rgb = self.to_rgb1(x, ws[:, 1])
         for j, to_rgb in enumerate(self.to_rgbs):
             i = 2 * j
-            x = self.convs[i](x, ws[:, i + 1], noise_map(i + 1))
-            x = self.convs[i + 1](x, ws[:, i + 2], noise_map(i + 2))
+            x = self.convs[i](x, ws[:, i + 1], noise[i + 1])
+            x = self.convs[i + 1](x, ws[:, i + 2], noise[i + 2])
             rgb = to_rgb(x, ws[:, i + 3], rgb)
         return rgb
 

@@ -49,6 +49,10 @@ def _add_train(sub):
                         "output toward a reference's statistics, so a lower weight leaves seeds more room)")
     p.add_argument("--generator-d-channel-base", type=int, default=2048,
                    help="width of the generator's discriminator (channels = base / resolution, max 256)")
+    p.add_argument("--generator-discriminator", default="multitask", choices=["multitask", "projected"],
+                   help="the generator's discriminator: 'multitask' judges pixels (StyleGAN2, lazy R1); "
+                        "'projected' judges frozen EfficientNet-Lite0 features (Projected GAN; converges in "
+                        "far fewer steps, needs efficientnet-lite-pytorch)")
     p.add_argument("--ds-decay-steps", type=int, default=20000,
                    help="steps over which the translator's diversity weight decays to 0")
     p.set_defaults(run=_run_train)

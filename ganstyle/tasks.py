@@ -24,6 +24,7 @@ from .losses import (
     style_reconstruction_loss,
 )
 from .perceptual import PerceptualLoss
+from .projected import FeatureProjector, ProjectedDiscriminator, ProjectedDiscriminatorConfig
 from .style_classifier import fit_style_classifier
 from .translator import StyleTranslator, TranslatorConfig
 
@@ -110,7 +111,9 @@ class Task:
 
 
 class GeneratorTask(Task):
-    """Conditional StyleGAN2 training: non-saturating loss, lazy R1, style-mixing regularization."""
+    """Conditional StyleGAN2 training: non-saturating loss, style-mixing regularization, and
+    either the multi-task discriminator on pixels with lazy R1 or the projected
+    discriminator on frozen EfficientNet-Lite0 features (no R1, as in Projected GAN)."""
 
     name = "generator"
 
@@ -118,17 +121,22 @@ class GeneratorTask(Task):
         super().__init__(settings, accelerator, bank)
         num_styles = len(bank.styles)
         self.G = StyleGenerator(GeneratorConfig(resolution=settings.resolution, num_styles=num_styles)).to(self.device)
-        # Twice the translator's discriminator width: with the narrow one, generated textures
-        # fooled it within a few hundred steps and z stopped mattering (mode collapse).
-        self.D = MultiTaskDiscriminator(
-            DiscriminatorConfig(resolution=settings.resolution, num_styles=num_styles,
-                                channel_base=settings.generator_d_channel_base)
-        ).to(self.device)
+        self.projector = None
+        if settings.generator_discriminator == "projected":
+            self.projector = FeatureProjector().to(self.device)
+            self.D = ProjectedDiscriminator(ProjectedDiscriminatorConfig(num_styles=num_styles)).to(self.device)
+        else:
+            # Twice the translator's discriminator width: with the narrow one, generated textures
+            # fooled it within a few hundred steps and z stopped mattering (mode collapse).
+            self.D = MultiTaskDiscriminator(
+                DiscriminatorConfig(resolution=settings.resolution, num_styles=num_styles,
+                                    channel_base=settings.generator_d_channel_base)
+            ).to(self.device)
         self.G_ema = copy.deepcopy(self.G).eval()
         set_requires_grad(self.G_ema, False)
         lr, betas = settings.lr_generator, (0.0, 0.99)
         # Lazy R1 (every r1_interval steps): Adam hyper-parameters corrected as in StyleGAN2.
-        ratio = settings.r1_interval / (settings.r1_interval + 1)
+        ratio = settings.r1_interval / (settings.r1_interval + 1) if self.projector is None else 1.0
         self.opt_G = accelerator.prepare(torch.optim.Adam(self.G.parameters(), lr=lr, betas=betas))
         self.opt_D = accelerator.prepare(
             torch.optim.Adam(self.D.parameters(), lr=lr * ratio, betas=(0.0, 0.99**ratio))
@@ -172,10 +180,15 @@ class GeneratorTask(Task):
         group = stddev_group_size(n)
         return self.bank.labels[torch.randint(len(self.bank), (n // group,))].repeat(group)
 
+    def _judge(self, images, labels):
+        """Discriminator logits of augmented images for their styles."""
+        images = self._aug(images)
+        return self.D(images if self.projector is None else self.projector(images), labels)
+
     def train_step(self, step: int) -> dict:
         set_requires_grad(self.G, False)
         set_requires_grad(self.D, True)
-        do_r1 = step % self.settings.r1_interval == 0
+        do_r1 = self.projector is None and step % self.settings.r1_interval == 0
 
         def d_loss():
             labels = self._labels()
@@ -184,14 +197,14 @@ class GeneratorTask(Task):
             with torch.no_grad():
                 fake = self._fake(labels)
             real.requires_grad_(do_r1)
-            real_logits = self.D(self._aug(real), labels)
-            loss = d_logistic_loss(real_logits, self.D(self._aug(fake), labels))
+            real_logits = self._judge(real, labels)
+            loss = d_logistic_loss(real_logits, self._judge(fake, labels))
             logs = {"d_loss": loss.detach()}
             if do_r1:
                 r1 = r1_penalty(real_logits.float(), real)
                 loss = loss + self.settings.generator_r1_gamma / 2 * r1 * self.settings.r1_interval
                 self.last_r1 = r1.detach()
-            return loss, {**logs, "r1": self.last_r1}
+            return loss, (logs if self.projector is not None else {**logs, "r1": self.last_r1})
 
         logs = self._optimize(self.opt_D, [self.D], d_loss)
         set_requires_grad(self.G, True)
@@ -199,7 +212,7 @@ class GeneratorTask(Task):
 
         def g_loss():
             labels = self._labels().to(self.device)
-            loss = g_nonsaturating_loss(self.D(self._aug(self._fake(labels)), labels))
+            loss = g_nonsaturating_loss(self._judge(self._fake(labels), labels))
             return loss, {"g_loss": loss.detach()}
 
         logs.update(self._optimize(self.opt_G, [self.G], g_loss))

@@ -31,6 +31,7 @@ from .modeling import CheckpointError
 from .tasks import TASKS, min_styles
 
 MODEL_CHOICES = ("generator", "translator", "both")
+GENERATOR_DISCRIMINATORS = ("multitask", "projected")
 
 
 @dataclass
@@ -56,6 +57,7 @@ class TrainSettings:
     augment: bool = True
     lr_generator: float = 0.002
     generator_d_channel_base: int = 2048
+    generator_discriminator: str = "multitask"
     lr_translator: float = 5e-4
     generator_r1_gamma: float = 0.1
     translator_r1_gamma: float = 1.0
@@ -73,6 +75,9 @@ class TrainSettings:
     def __post_init__(self):
         if self.model not in MODEL_CHOICES:
             raise ValueError(f"--model must be one of {', '.join(MODEL_CHOICES)}, got {self.model!r}")
+        if self.generator_discriminator not in GENERATOR_DISCRIMINATORS:
+            raise ValueError(f"--generator-discriminator must be one of {', '.join(GENERATOR_DISCRIMINATORS)}, "
+                             f"got {self.generator_discriminator!r}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
             raise ValueError(f"--mixed-precision must be no, fp16 or bf16, got {self.mixed_precision!r}")
         for name in ("steps", "batch_size", "grad_accum", "checkpoint_every", "sample_every", "log_every"):
@@ -87,9 +92,10 @@ class TrainSettings:
 
 
 # Settings that must match between a checkpoint and a resumed run.
-_RESUME_KEYS = ("model", "resolution", "split", "batch_size", "grad_accum", "augment", "generator_d_channel_base")
+_RESUME_KEYS = ("model", "resolution", "split", "batch_size", "grad_accum", "augment", "generator_d_channel_base",
+                "generator_discriminator")
 # Values of resume keys added after the first runs, for checkpoints written before them.
-_RESUME_DEFAULTS = {"generator_d_channel_base": 1024}
+_RESUME_DEFAULTS = {"generator_d_channel_base": 1024, "generator_discriminator": "multitask"}
 
 
 def step_seed(seed: int, rank: int, step: int) -> int:

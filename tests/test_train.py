@@ -85,6 +85,7 @@ def assert_export_is_checkpoint_ema(run_dir, components):
     ({"batch_size": 0}, "--batch-size must be >= 1"),
     ({"log_every": -1}, "--log-every must be >= 1"),
     ({"mixed_precision": "fp8"}, "--mixed-precision must be no, fp16 or bf16"),
+    ({"generator_discriminator": "patch"}, "--generator-discriminator must be one of multitask, projected, got 'patch'"),
     ({"batch_size": 1, "model": "translator"}, "--batch-size must be >= 2 for the translator"),
 ])
 def test_settings_refuse_invalid_values(kwargs, message):
@@ -369,3 +370,22 @@ def test_cli_perceptual_loss_weights_reach_the_run_settings(train_data, tmp_path
     assert cli_main(argv) in (0, None)
     saved = json.loads((list_checkpoints(out)[-1] / "state.json").read_text())["settings"]
     assert (saved["lambda_content"], saved["lambda_feature_style"]) == (0.05, 0.2)
+
+
+def test_generator_trains_and_resumes_with_the_projected_discriminator(train_data, tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the projected discriminator needs efficientnet-lite-pytorch")
+    settings = settings_for(train_data, tmp_path / "run", model="generator", steps=3,
+                            generator_discriminator="projected")
+    export, tasks = run_training(settings)
+    rows = read_metrics(settings.out)
+    assert [int(r["step"]) for r in rows] == [1, 2, 3]
+    assert all(math.isfinite(float(r["generator/d_loss"])) and math.isfinite(float(r["generator/g_loss"]))
+               for r in rows)
+    assert "generator/r1" not in rows[0]  # Projected GAN trains without R1
+    checkpoint = load_state(last_checkpoint(settings.out))
+    assert any(k.startswith("model.generator.D.scales.") for k in checkpoint)
+    assert not any("projector" in k or "_blocks" in k for k in checkpoint)  # the frozen part is rebuilt, not saved
+    index, exported = load_export(export)
+    assert index["resolution"] == RESOLUTION and list(exported) == ["generator"]
+    with pytest.raises(CheckpointError, match=r"generator_discriminator: checkpoint 'projected' vs now 'multitask'"):
+        train(settings_for(train_data, settings.out, model="generator", steps=4, resume=True))

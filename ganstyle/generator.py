@@ -90,8 +90,8 @@ class StyleGenerator(PretrainedModule):
             self.convs.append(StyledConv(out_ch, out_ch, config.w_dim))
             self.to_rgbs.append(ToRGB(out_ch, config.w_dim))
             in_ch = out_ch
-        # Fixed noise maps (noise_mode="const"): a deterministic render without a seed, as
-        # for GAN inversion.
+        # Fixed noise maps (noise_mode="const"): a deterministic render without a seed, the
+        # centre that truncation pulls noise toward and where GAN inversion starts.
         noise_gen = torch.Generator().manual_seed(0)
         self.noise_sizes = [4] + [2 ** (3 + i // 2) for i in range(len(self.convs))]
         for i, size in enumerate(self.noise_sizes):

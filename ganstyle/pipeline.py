@@ -246,11 +246,11 @@ class StylePipeline:
 
     @torch.inference_mode()
     def invert(self, image, style=None, steps: int = 200):
-        """The generator latent w (1, w_dim) whose image looks most like `image` (path or PIL),
-        found by optimization (GAN inversion, about `steps` generator passes). Its style is
-        `style` when given, otherwise the one whose average image is closest. The generator
-        only reaches images like its training data: other pictures come out as the nearest
-        thing it can draw."""
+        """The generator latent w (1, w_dim) and noise maps (as `StyleGenerator.make_noise`
+        returns them) whose image looks most like `image` (path or PIL), found by optimization
+        (GAN inversion, about `steps` generator passes). Its style is `style` when given,
+        otherwise the one whose average image is closest. The generator only reaches images
+        like its training data: other pictures come out as the nearest thing it can draw."""
         G = self._require("generator")
         steps = _check_count("steps", steps, 1, MAX_INVERSION_STEPS)
         picture = open_image(image, name=_image_name("the image to invert", image))
@@ -380,7 +380,7 @@ class StylePipeline:
         """Frames blending from `start` to `end` in `steps` (2-64) steps.
 
         Without `image` (generation, in w space): `start`/`end` are style names (both drawn
-        from the same `seed`), (style, seed) pairs, or images (found in w space by `invert`).
+        from the same `seed`), (style, seed) pairs, or images (found by `invert`).
         With a content `image` (transfer, in style-code space): `start`/`end` are style
         names or reference images."""
         steps = _check_count("steps", steps, 2, MAX_IMAGES)
@@ -393,7 +393,7 @@ class StylePipeline:
             ends = []
             for value in (start, end):
                 if _is_image_like(value):
-                    ends.append((self.invert(value), G.const_noise()))  # inversion renders with these
+                    ends.append(self.invert(value))
                     continue
                 style, s = self._pair(value) if isinstance(value, (tuple, list)) else (value, seed)
                 if style != "random":

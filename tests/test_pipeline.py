@@ -19,11 +19,12 @@ import types
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageOps
 
 from ganstyle import CheckpointError, ImageError, StylePipeline
 from ganstyle.imageio import pil_to_tensor, tensor_to_pil
-from ganstyle.inversion import image_distance
+from ganstyle.inversion import image_distance, noise_autocorrelation
 from ganstyle.pipeline import MAX_IMAGES, MAX_SIDE, blend_noise
 from tiny_model import STYLES, build_tiny_export
 
@@ -427,31 +428,47 @@ def test_interpolate_transfer_takes_any_reference_file(pipe, tmp_path):
 
 
 # ----------------------------------------------------------------------------- inversion
-def render_w(pipe, w):
-    """The image of w with the stored noise maps (what inversion optimizes against)."""
-    return pipe._render([(pipe.generator.broadcast(w), pipe.generator.const_noise())])[0]
+def render_latent(pipe, w, noise=None):
+    """The image of w with the given noise maps (default: the stored ones, where inversion starts)."""
+    G = pipe.generator
+    return pipe._render([(G.broadcast(w), G.const_noise() if noise is None else noise)])[0]
 
 
 def test_invert_finds_a_generated_image_again(pipe):
-    """An image the generator drew (with the stored noise maps, which inversion keeps) is
-    found again: the reconstruction is far closer to it than the style's average image the
-    search starts from."""
-    w_target = pipe._latent("square", 5, 1.0)[0]
-    target = render_w(pipe, w_target)
-    w = pipe.invert(target, style="square", steps=150)
-    start = render_w(pipe, pipe.generator.w_avg[1:2])
+    """An image the generator drew from a seed (its own w and noise maps) is found again:
+    the reconstruction is far closer to it than the style's average image the search
+    starts from, and the noise maps found stay white noise."""
+    w_target, noise_target, _ = pipe._latent("square", 5, 1.0)
+    target = render_latent(pipe, w_target, noise_target)
+    w, noise = pipe.invert(target, style="square", steps=150)
+    start = render_latent(pipe, pipe.generator.w_avg[1:2])
 
     def distance(image):
         return float(image_distance(pil_to_tensor(image)[None], pil_to_tensor(target)[None]))
 
     assert w.shape == (1, pipe.generator.config.w_dim)
-    assert distance(render_w(pipe, w)) < 0.4 * distance(start)
+    assert [m.shape for m in noise] == [m.shape for m in pipe.generator.make_noise(1)]
+    assert distance(render_latent(pipe, w, noise)) < 0.4 * distance(start)
+    for m in noise:
+        assert float(m.mean()) == pytest.approx(0, abs=1e-4) and float(m.std()) == pytest.approx(1, abs=1e-4)
+    assert float(noise_autocorrelation(noise)) < 1e-3
+
+
+def test_noise_regularizer_tells_white_noise_from_smooth_maps():
+    gen = torch.Generator().manual_seed(0)
+    sizes = (8, 16, 32)
+    white = [torch.randn(1, 1, s, s, generator=gen) for s in sizes]
+    smooth = [F.interpolate(torch.randn(1, 1, s // 4, s // 4, generator=gen), size=s, mode="bilinear") for s in sizes]
+    smooth = [m / m.std() for m in smooth]
+    assert float(noise_autocorrelation(white)) < 0.02
+    assert float(noise_autocorrelation(smooth)) > 1.0
 
 
 def test_invert_is_deterministic_and_reads_files(pipe, tmp_path):
     path = tmp_path / "target.png"
     pipe.generate("circle", seed=2)[0].save(path)
-    assert torch.equal(pipe.invert(str(path), steps=20), pipe.invert(Image.open(path), steps=20))
+    (w_a, noise_a), (w_b, noise_b) = pipe.invert(str(path), steps=20), pipe.invert(Image.open(path), steps=20)
+    assert torch.equal(w_a, w_b) and all(torch.equal(a, b) for a, b in zip(noise_a, noise_b))
 
 
 def test_invert_bad_input(pipe, tmp_path):
@@ -465,8 +482,8 @@ def test_interpolate_generation_between_images_starts_and_ends_at_their_inversio
     a, b = pipe.generate("circle", seed=1)[0], pipe.generate("triangle", seed=4)[0]
     frames = pipe.interpolate(a, b, steps=4)
     assert len(frames) == 4
-    assert same(frames[0], render_w(pipe, pipe.invert(a)))
-    assert same(frames[-1], render_w(pipe, pipe.invert(b)))
+    assert same(frames[0], render_latent(pipe, *pipe.invert(a)))
+    assert same(frames[-1], render_latent(pipe, *pipe.invert(b)))
     mixed = pipe.interpolate(a, ("square", 3), steps=3, truncation=1.0)
     assert same(mixed[0], frames[0]) and same(mixed[-1], pipe.generate("square", seed=3)[0])
 

@@ -49,6 +49,10 @@ def _add_train(sub):
                         "output toward a reference's statistics, so a lower weight leaves seeds more room)")
     p.add_argument("--generator-d-channel-base", type=int, default=2048,
                    help="width of the generator's discriminator (channels = base / resolution, max 256)")
+    p.add_argument("--lr-generator", type=float, default=0.002,
+                   help="Adam learning rate of the generator and its discriminator (Projected GAN trains at 2e-4)")
+    p.add_argument("--lr-translator", type=float, default=5e-4,
+                   help="Adam learning rate of the translator and its discriminator")
     p.add_argument("--generator-discriminator", default="multitask", choices=["multitask", "projected"],
                    help="the generator's discriminator: 'multitask' judges pixels (StyleGAN2, lazy R1); "
                         "'projected' judges frozen EfficientNet-Lite0 features (Projected GAN; converges in "

@@ -236,7 +236,11 @@ def train(settings: TrainSettings) -> Path:
 
     start = 0
     if resume_from is not None:
+        configured = {name: [g["lr"] for g in o.param_groups] for name, o in optimizers.items()}
         info = load_checkpoint(resume_from, modules, optimizers)
+        for name, optimizer in optimizers.items():  # this run's learning rates, e.g. lowered on resume
+            for group, lr in zip(optimizer.param_groups, configured[name]):
+                group["lr"] = lr
         start = info["step"]
         accelerator.print(f"resumed from {resume_from} at step {start}")
     elif settings.init_from:

@@ -389,3 +389,23 @@ def test_generator_trains_and_resumes_with_the_projected_discriminator(train_dat
     assert index["resolution"] == RESOLUTION and list(exported) == ["generator"]
     with pytest.raises(CheckpointError, match=r"generator_discriminator: checkpoint 'projected' vs now 'multitask'"):
         train(settings_for(train_data, settings.out, model="generator", steps=4, resume=True))
+
+
+def test_cli_learning_rates_reach_the_optimizers(train_data, tmp_path):
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(train_data), "--out", str(out), "--model", "both", "--resolution", str(RESOLUTION),
+            "--steps", "1", "--batch-size", str(BATCH), "--seed", "0", "--log-every", "1",
+            "--lr-generator", "0.0005", "--lr-translator", "0.0001"]
+    assert cli_main(argv) in (0, None)
+    row = read_metrics(out)[0]
+    assert float(row["lr/generator.G"]) == pytest.approx(0.0005)
+    assert float(row["lr/translator.T"]) == pytest.approx(0.0001)
+
+
+def test_a_resumed_run_takes_its_own_learning_rate(train_data, tmp_path):
+    out = tmp_path / "run"
+    train(settings_for(train_data, out, model="generator", steps=3))
+    train(settings_for(train_data, out, model="generator", steps=4, resume=True, lr_generator=2e-4))
+    rows = read_metrics(out)
+    assert [float(r["lr/generator.G"]) for r in rows] == pytest.approx([2e-3] * 3 + [2e-4])
+    assert float(rows[-1]["lr/generator.D"]) == pytest.approx(2e-4 * 4 / 5)  # lazy R1 correction

@@ -19,7 +19,10 @@ Protocol (see docs in `evaluate`):
 - Style-hit rate: a linear probe on EfficientNet-Lite0 features, fitted on train-split real
   images of every style in the data (at most `probe_images` per style, a fixed random
   subset), says which style each output belongs to; the hit rate is the share assigned to
-  the intended style. Its accuracy on the validation images is the ceiling.
+  the intended style. Its accuracy on the validation images is the ceiling. The same probe
+  on Inception features gives a second hit rate, a cross-check that no model here trains
+  against (the translator's perceptual losses and the projected discriminator use
+  EfficientNet-Lite0 features).
 - Diversity: mean pairwise cosine distance of EfficientNet-Lite0 features among outputs for
   the same style (generation: all samples of a style; transfer: the variants of one photo,
   averaged over photos).
@@ -104,8 +107,7 @@ class _Evaluator:
         self.cache = FeatureCache(cache_dir) if cache_dir else None
         self._tables = {}
         self.skipped = []
-        self.probe = None
-        self.classifier_info = None
+        self.probes, self.classifier_infos = {}, {}
 
     # ------------------------------------------------------------------ images and features
     def load(self, path):
@@ -147,28 +149,33 @@ class _Evaluator:
         return extractor(images, progress=self.progress, desc=f"{getattr(extractor, 'name', 'features')}: {desc}")
 
     # ------------------------------------------------------------------ style classifier
-    def style_classifier(self):
-        """Fit (once) the linear probe on train-split images of every data style."""
-        if self.probe is not None:
-            return self.probe
+    def style_classifier(self, network: str = "style"):
+        """Fit (once) a linear probe on train-split images of every data style, on the features
+        of `network`: "style" (EfficientNet-Lite0: the style-hit rate) or "inception" (the same
+        probe on Inception features: a cross-check for models trained against EfficientNet-Lite0
+        features, which the first probe may favour)."""
+        if network in self.probes:
+            return self.probes[network]
+        extractor = {"style": self.style_net, "inception": self.inception}[network]
         feats, labels, train_counts = [], [], {}
         for label, style in enumerate(self.data_styles):
             files = _subset(self.train.get(style, []), self.probe_images, self.seed)
-            f = self.real_features(self.style_net, files, desc=f"{style} train (classifier)")
+            f = self.real_features(extractor, files, desc=f"{style} train (classifier)")
             feats.append(f)
             labels += [label] * len(f)
             train_counts[style] = len(f)
         probe = fit_linear_probe(torch.cat(feats), labels, classes=self.data_styles)
         per_style, val_counts, correct, total = {}, {}, 0, 0
         for label, style in enumerate(self.data_styles):
-            f = self.real_features(self.style_net, self.val[style], desc=f"{style} val")
+            f = self.real_features(extractor, self.val[style], desc=f"{style} val")
             hits = int((probe.predict(f) == label).sum())
             per_style[style] = hits / len(f)
             val_counts[style] = len(f)
             correct, total = correct + hits, total + len(f)
-        self.probe = probe
-        self.classifier_info = {
-            "features": f"{getattr(self.style_net, 'name', 'features')} (global average pool)",
+        self.probes[network] = probe
+        pooling = "global average pool" if network == "style" else "pool3"
+        self.classifier_infos[network] = {
+            "features": f"{getattr(extractor, 'name', 'features')} ({pooling})",
             "model": "multinomial logistic regression on standardized features (L-BFGS, L2 1e-3, balanced classes)",
             "classes": self.data_styles,
             "train_images": train_counts,
@@ -180,6 +187,14 @@ class _Evaluator:
             "val_accuracy_per_style": per_style,
         }
         return probe
+
+    def hit_rate(self, network: str, features, target: str) -> tuple:
+        """(share of `features` the probe on `network` assigns to `target`, share per style)."""
+        probe = self.style_classifier(network)
+        predicted = probe.predict(features)
+        counts = torch.bincount(predicted, minlength=len(probe.classes)).tolist()
+        return counts[probe.classes.index(target)] / len(predicted), {
+            s: c / len(predicted) for s, c in zip(probe.classes, counts)}
 
     # ------------------------------------------------------------------ scoring
     def score(self, real_incep, fake_incep, fake_style=None, target=None):
@@ -195,13 +210,10 @@ class _Evaluator:
         else:
             row.update(kid=None, kid_std=None, kid_subset_size=None)
         if fake_style is not None and target is not None:
-            probe = self.style_classifier()
-            predicted = probe.predict(fake_style)
-            counts = torch.bincount(predicted, minlength=len(probe.classes)).tolist()
-            row["style_hit_rate"] = counts[probe.classes.index(target)] / len(predicted)
-            row["predicted_styles"] = {s: c / len(predicted) for s, c in zip(probe.classes, counts)}
+            row["style_hit_rate"], row["predicted_styles"] = self.hit_rate("style", fake_style, target)
+            row["style_hit_rate_inception"] = self.hit_rate("inception", fake_incep, target)[0]
         else:
-            row["style_hit_rate"] = None
+            row["style_hit_rate"] = row["style_hit_rate_inception"] = None
         return row
 
 
@@ -218,7 +230,8 @@ def _model_summary(pipe):
 
 def _summary(styles_block):
     """Mean of each numeric metric over styles, per method."""
-    keys = ("fid", "kid", "style_hit_rate", "diversity", "content_ssim", "content_feature_cosine")
+    keys = ("fid", "kid", "style_hit_rate", "style_hit_rate_inception", "diversity", "content_ssim",
+            "content_feature_cosine")
     methods = {}
     for style_result in styles_block.values():
         for method, row in style_result["methods"].items():
@@ -469,6 +482,9 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
             "kid": f"unbiased MMD^2, kernel (x.y/d + 1)^3, mean and std over {kid_subsets} random subsets of "
                    "kid_subset_size = min(1000, smaller set // 2) images per set",
             "style_hit_rate": "share of outputs the style classifier assigns to the intended style",
+            "style_hit_rate_inception": "the same with the classifier fitted on Inception features: a cross-check "
+                                        "independent of EfficientNet-Lite0, which the translator's perceptual "
+                                        "losses and the projected discriminator train against",
             "diversity": "mean pairwise cosine distance (1 - cos) of EfficientNet-Lite0 features among outputs "
                          "for the same style (generation) or the same photo (transfer)",
             "content_ssim": "SSIM (11x11 Gaussian window, luma) between each photo and its output, at the "
@@ -477,6 +493,7 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
         },
         "notes": [SMALL_SAMPLE_NOTE],
         "style_classifier": None,  # filled in below, once fitted
+        "style_classifier_inception": None,
     }
     for name in tasks:
         if name == "generation":
@@ -484,7 +501,8 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
         else:
             result["transfer"] = _run_transfer(ev, samples, seed, source_style, strength, references,
                                                diversity_inputs, diversity_seeds, magenta)
-    result["style_classifier"] = ev.classifier_info
+    result["style_classifier"] = ev.classifier_infos.get("style")
+    result["style_classifier_inception"] = ev.classifier_infos.get("inception")
     if ev.skipped:
         result["skipped_unreadable_files"] = ev.skipped
     if out is not None:
@@ -531,14 +549,17 @@ def format_report(result: dict) -> str:
              f"images compared at {result['images']['resolution']}x{result['images']['resolution']}, then bicubic to "
              f"{result['feature_networks']['fid_kid']['input']} (Inception, FID/KID) and "
              f"{result['feature_networks']['style']['input']} (EfficientNet-Lite0)"]
-    info = result.get("style_classifier")
-    if info:
-        per_style = "  ".join(f"{s} {a:.2f} (n={info['val_images'][s]})"
-                              for s, a in info["val_accuracy_per_style"].items())
-        lines += [f"style classifier (linear probe on EfficientNet-Lite0, {sum(info['train_images'].values())} train "
-                  f"images): val accuracy {info['val_accuracy']:.3f} (ceiling of the hit rate), balanced "
-                  f"{info['val_balanced_accuracy']:.3f}", f"  {per_style}"]
-    header = (f"{'style':<10} {'method':<11} {'n':>4} {'real':>5} {'FID':>8} {'KIDx1e3':>15} {'hit':>6} {'div':>6}")
+    for key, column, network in (("style_classifier", "hit", "EfficientNet-Lite0"),
+                                 ("style_classifier_inception", "hitInc", "Inception")):
+        info = result.get(key)
+        if info:
+            per_style = "  ".join(f"{s} {a:.2f} (n={info['val_images'][s]})"
+                                  for s, a in info["val_accuracy_per_style"].items())
+            lines += [f"style classifier '{column}' (linear probe on {network}, {sum(info['train_images'].values())} "
+                      f"train images): val accuracy {info['val_accuracy']:.3f} (ceiling of the hit rate), balanced "
+                      f"{info['val_balanced_accuracy']:.3f}", f"  {per_style}"]
+    header = (f"{'style':<10} {'method':<11} {'n':>4} {'real':>5} {'FID':>8} {'KIDx1e3':>15} {'hit':>6} {'hitInc':>6} "
+              f"{'div':>6}")
     for task in TASKS:
         block = result.get(task)
         if not block:
@@ -554,7 +575,7 @@ def format_report(result: dict) -> str:
                 line = (f"{style if i == 0 else '':<10} {method:<11} {row.get('samples', 0):>4} "
                         f"{row.get('real_samples', style_result['real']['val_images']):>5} "
                         f"{_fmt(row.get('fid'), '8.2f')} {kid:>15} {_fmt(row.get('style_hit_rate'), '6.2f')} "
-                        f"{_fmt(row.get('diversity'), '6.3f')}")
+                        f"{_fmt(row.get('style_hit_rate_inception'), '6.2f')} {_fmt(row.get('diversity'), '6.3f')}")
                 if transfer:
                     line += _content_columns(row)
                 lines.append(line)
@@ -563,7 +584,7 @@ def format_report(result: dict) -> str:
         for i, (method, means) in enumerate(block["summary"].items()):
             line = (f"{'mean' if i == 0 else '':<10} {method:<11} {'':>4} {'':>5} {_fmt(means.get('fid'), '8.2f')} "
                     f"{_fmt(means.get('kid'), '7.2f', 1e3):>15} {_fmt(means.get('style_hit_rate'), '6.2f')} "
-                    f"{_fmt(means.get('diversity'), '6.3f')}")
+                    f"{_fmt(means.get('style_hit_rate_inception'), '6.2f')} {_fmt(means.get('diversity'), '6.3f')}")
             if transfer:
                 line += _content_columns(means)
             lines.append(line)

@@ -111,7 +111,8 @@ def test_generation_block_reports_counts_beside_every_score(result):
         assert reference["samples"] == 5 and reference["style_hit_rate"] is None
         for row in (model_row, reference):
             assert row["fid"] >= 0 and row["kid_std"] >= 0 and row["kid_subset_size"] == 2
-        assert 0 <= model_row["style_hit_rate"] <= 1
+        assert 0 <= model_row["style_hit_rate"] <= 1 and 0 <= model_row["style_hit_rate_inception"] <= 1
+        assert reference["style_hit_rate_inception"] is None
         assert sum(model_row["predicted_styles"].values()) == pytest.approx(1.0)
         assert 0 <= model_row["diversity"] <= 2 and model_row["diversity_group_size"] == 5
     assert set(block["summary"]) == {"ganstyle", "real_train"}
@@ -132,8 +133,9 @@ def test_transfer_block_and_the_unchanged_baseline(result):
         assert -1 <= model_row["content_ssim"] < 1 and model_row["diversity"] >= 0
 
 
-def test_style_classifier_is_reported_with_its_ceiling(result):
-    info = result[0]["style_classifier"]
+@pytest.mark.parametrize("key", ["style_classifier", "style_classifier_inception"])
+def test_style_classifiers_are_reported_with_their_ceiling(result, key):
+    info = result[0][key]
     assert info["classes"] == list(STYLES)
     assert info["train_images"] == {s: 6 for s in STYLES} and info["val_images"] == {s: 4 for s in STYLES}
     assert 0 <= info["val_accuracy"] <= 1 and set(info["val_accuracy_per_style"]) == set(STYLES)
@@ -143,6 +145,8 @@ def test_format_report_is_a_table(result):
     text = format_report(result[0])
     assert "generation" in text and "transfer" in text and "real_train" in text and "unchanged" in text
     assert "val accuracy" in text and "note: FID is biased" in text
+    assert "style classifier 'hitInc' (linear probe on Inception" in text
+    assert any(line.split()[:2] == ["style", "method"] and "hitInc" in line for line in text.splitlines())
 
 
 def test_identical_model_and_real_features_give_zero_fid(setup):
@@ -216,6 +220,7 @@ def test_cli_evaluate_with_the_real_networks(setup, tmp_path, capsys):
     value = json.loads(out.read_text())
     # known answer: the shapes are separable, so the classifier on real features is perfect
     assert value["style_classifier"]["val_accuracy"] == 1.0
+    assert value["style_classifier_inception"]["val_accuracy"] == 1.0
     assert value["feature_networks"]["fid_kid"]["input"] == 299 and value["feature_networks"]["style"]["dim"] == 1280
     for entry in value["generation"]["styles"].values():
         assert entry["methods"]["ganstyle"]["fid"] > 0 and np.isfinite(entry["methods"]["ganstyle"]["kid"])

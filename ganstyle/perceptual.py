@@ -18,36 +18,49 @@ STYLE_BLOCKS = (0, 2, 4, 7)
 CONTENT_BLOCK = 7
 
 
-class PerceptualLoss(nn.Module):
-    """`(output, content, reference) -> (content loss, style loss)`, images in [-1, 1].
+class Lite0Trunk(nn.Module):
+    """Frozen EfficientNet-Lite0 (ImageNet) for training losses: image in [-1, 1] -> the
+    outputs of the MBConv blocks `taps`, in order. Images are upsampled to `input_size` first
+    so the deep features keep some spatial extent at 64 px training resolution; batch norm
+    always uses its ImageNet statistics."""
 
-    The content loss compares the stride-16 features of output and content (MSE); the style
-    loss compares per-channel means and standard deviations of output and reference at
-    strides 2-16 (AdaIN loss). Images are upsampled to `input_size` first so the deep
-    features keep some spatial extent at 64 px training resolution."""
-
-    def __init__(self, input_size: int = 128):
+    def __init__(self, taps, input_size: int = 128):
         super().__init__()
         net = EfficientNetLite0Features().net
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
-        self.blocks = nn.ModuleList(net._blocks[: max(STYLE_BLOCKS) + 1])
+        self.taps = tuple(sorted(set(taps)))
+        self.blocks = nn.ModuleList(net._blocks[: self.taps[-1] + 1])
         self.input_size = input_size
         self.requires_grad_(False)
         self.eval()
 
     def train(self, mode: bool = True):
-        return super().train(False)  # frozen: batch norm always uses its ImageNet statistics
+        return super().train(False)
 
-    def features(self, x):
+    def forward(self, x) -> list:
         # EfficientNet-Lite's (x_uint8 - 127) / 128 input is our [-1, 1] range up to 1/255.
-        x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
-        x = self.stem(x)
-        maps = {}
+        x = self.stem(F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False))
+        outputs = []
         for i, block in enumerate(self.blocks):
             x = block(x)
-            if i in STYLE_BLOCKS:
-                maps[i] = x
-        return maps
+            if i in self.taps:
+                outputs.append(x)
+        return outputs
+
+
+class PerceptualLoss(nn.Module):
+    """`(output, content, reference) -> (content loss, style loss)`, images in [-1, 1].
+
+    The content loss compares the stride-16 features of output and content (MSE); the style
+    loss compares per-channel means and standard deviations of output and reference at
+    strides 2-16 (AdaIN loss), on EfficientNet-Lite0 features at `input_size`."""
+
+    def __init__(self, input_size: int = 128):
+        super().__init__()
+        self.trunk = Lite0Trunk((*STYLE_BLOCKS, CONTENT_BLOCK), input_size)
+
+    def features(self, x) -> dict:
+        return dict(zip(self.trunk.taps, self.trunk(x)))
 
     def forward(self, output, content, reference):
         out = self.features(output)

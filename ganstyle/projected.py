@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .features import EfficientNetLite0Features
 from .modeling import PretrainedModule
+from .perceptual import Lite0Trunk
 
 # Last MBConv block of the EfficientNet-Lite0 stage groups that Projected GAN reads:
 # strides 4, 8, 16 and 32 (24, 40, 112 and 320 channels).
@@ -36,10 +36,7 @@ class FeatureProjector(nn.Module):
 
     def __init__(self, input_size: int = 128, width: int = 64, seed: int = 0):
         super().__init__()
-        net = EfficientNetLite0Features().net
-        self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
-        self.blocks = nn.ModuleList(net._blocks[: FEATURE_BLOCKS[-1] + 1])
-        self.input_size = input_size
+        self.trunk = Lite0Trunk(FEATURE_BLOCKS, input_size)
         self.channels = tuple(width * 2**i for i in range(len(FEATURE_BLOCKS)))
         self.ccm = nn.ModuleList(nn.Conv2d(c, o, 1) for c, o in zip(FEATURE_CHANNELS, self.channels))
         # CSM, deepest scale first: each output mixes its scale with the upsampled deeper one.
@@ -51,20 +48,9 @@ class FeatureProjector(nn.Module):
             nn.init.kaiming_normal_(conv.weight, generator=generator)
             nn.init.zeros_(conv.bias)
         self.requires_grad_(False)
-        self.eval()
-
-    def train(self, mode: bool = True):
-        return super().train(False)  # frozen: batch norm always uses its ImageNet statistics
 
     def forward(self, x) -> list:
-        # EfficientNet-Lite's (x_uint8 - 127) / 128 input is our [-1, 1] range up to 1/255.
-        x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False)
-        x = self.stem(x)
-        mixed = []
-        for i, block in enumerate(self.blocks):
-            x = block(x)
-            if i in FEATURE_BLOCKS:
-                mixed.append(self.ccm[len(mixed)](x))
+        mixed = [ccm(f) for ccm, f in zip(self.ccm, self.trunk(x))]
         out = [self.csm[-1](mixed[-1])]
         for i in range(len(mixed) - 2, -1, -1):
             deeper = F.interpolate(self.lateral[i](out[0]), size=mixed[i].shape[-2:], mode="bilinear",

@@ -34,5 +34,5 @@ def test_style_loss_grows_with_a_different_reference_and_reaches_the_output(loss
 
 def test_the_feature_network_stays_frozen_in_train_mode(loss):
     loss.train()
-    assert not loss.training
+    assert not any(m.training for m in loss.trunk.modules())
     assert not any(p.requires_grad for p in loss.parameters())

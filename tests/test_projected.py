@@ -33,7 +33,7 @@ def test_features_at_strides_4_to_32_with_growing_width(projector):
 
 def test_projection_is_frozen_and_rebuilt_identically(projector):
     projector.train()
-    assert not projector.training
+    assert not any(m.training for m in projector.trunk.modules())
     assert not any(p.requires_grad for p in projector.parameters())
     again = FeatureProjector(input_size=SIZE, width=8)
     for (name, a), b in zip(projector.state_dict().items(), again.state_dict().values()):

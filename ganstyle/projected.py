@@ -30,6 +30,11 @@ FEATURE_BLOCKS = (2, 4, 10, 15)
 FEATURE_CHANNELS = (24, 40, 112, 320)
 
 
+def projected_channels(width: int) -> tuple:
+    """Channels of the four projected feature maps: `width`, doubling per scale."""
+    return tuple(width * 2**i for i in range(len(FEATURE_BLOCKS)))
+
+
 class FeatureProjector(nn.Module):
     """Frozen: image in [-1, 1] -> four feature maps (strides 4-32 of `input_size`), mixed
     across channels and scales by fixed random convolutions."""
@@ -37,7 +42,7 @@ class FeatureProjector(nn.Module):
     def __init__(self, input_size: int = 128, width: int = 64, seed: int = 0):
         super().__init__()
         self.trunk = Lite0Trunk(FEATURE_BLOCKS, input_size)
-        self.channels = tuple(width * 2**i for i in range(len(FEATURE_BLOCKS)))
+        self.channels = projected_channels(width)
         self.ccm = nn.ModuleList(nn.Conv2d(c, o, 1) for c, o in zip(FEATURE_CHANNELS, self.channels))
         # CSM, deepest scale first: each output mixes its scale with the upsampled deeper one.
         self.csm = nn.ModuleList(nn.Conv2d(o, o, 3, padding=1) for o in self.channels)
@@ -87,10 +92,9 @@ class ProjectedDiscriminator(PretrainedModule):
 
     def __init__(self, config: ProjectedDiscriminatorConfig):
         super().__init__(config)
-        channels = tuple(config.width * 2**i for i in range(len(FEATURE_BLOCKS)))
         sizes = [config.input_size // 2 ** (2 + i) for i in range(len(FEATURE_BLOCKS))]
         self.scales = nn.ModuleList(_scale_discriminator(c, s, config.num_styles, config.patch_size)
-                                    for c, s in zip(channels, sizes))
+                                    for c, s in zip(projected_channels(config.width), sizes))
 
     def forward(self, features: list, labels):
         index = labels.view(-1, 1, 1, 1)

@@ -1,0 +1,124 @@
+"""Pinned outputs of the shipped checkpoint: SHA-256 of the pixels of a few fixed-seed calls.
+
+A restructuring must leave these bit-identical. New weights change them on purpose: run
+`PYTHONPATH=$PWD python tests/test_pinned_outputs.py checkpoints/<folder>` and paste the
+printed dict into PINNED under the folder's name (a folder with no entry is skipped).
+"""
+
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PINNED = {
+    "ganstyle-styles-64": {
+        "generate": "957295df5062e004d82eadeeb43ea7060b91e9bc3476f8dbb97ed6b1d3661672",
+        "generate_random": "533fef1b25336e524e5d0834e8f12b82626eeaff206c86ae105bf31fac45bfaa",
+        "interpolate": "714929b1cc3a67399c3826bbc5dcd423ad505aea4b568a1b40de9fc48b94eec0",
+        "interpolate_transfer": "5aea5c73983db3bd2baca96546af2b36d7c8b05b1f2e83a83104178cfb277b98",
+        "mix": "8750e81b3f78785f7518f1fe8f775af6d0e9568f72e39b0bc0aaf5663a9ef5c5",
+        "transfer_large": "46577851fbbaa0ad0a1321b32ed8fb81bc662c1cf0ade77ceaeaabfd3a9e124d",
+        "transfer_preserve_color": "23080fc265560513841b1d0ec399888524109a51431ae05b08a81e882989b9e6",
+        "transfer_reference": "3e35309d151f57e96897f0180b6be18b073f2b3d23927d50eeaf1f2c7953487e",
+        "transfer_reference_detected": "c0ea581a7349e4dc0dc31b82f15e881306ca3289fe81b9e5c0ea75a6cb28f5d8",
+        "transfer_style": "be9a3596882a8de84c46f56ad92cf6410176ff4db1a33b6b26e3d31dec3d0ba1",
+    },
+}
+
+
+def content_image() -> Image.Image:
+    """A 48x40 drawn scene (sky, hill, sun), built the same way on every machine."""
+    image = Image.new("RGB", (48, 40), (120, 170, 230))
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(0, 40), (0, 24), (20, 14), (48, 26), (48, 40)], fill=(60, 140, 60))
+    draw.ellipse([32, 4, 42, 14], fill=(250, 210, 60))
+    return image
+
+
+def reference_image() -> Image.Image:
+    """A 64x64 pattern of diagonal strokes, the reference whose style is copied."""
+    image = Image.new("RGB", (64, 64), (40, 50, 120))
+    draw = ImageDraw.Draw(image)
+    for i in range(-64, 64, 8):
+        draw.line([(i, 0), (i + 64, 64)], fill=(230, 200, 60), width=3)
+    return image
+
+
+def digest(images) -> str:
+    """SHA-256 over the sizes and RGB bytes of a list of PIL images."""
+    h = hashlib.sha256()
+    for image in images:
+        array = np.asarray(image.convert("RGB"))
+        h.update(repr(array.shape).encode())
+        h.update(array.tobytes())
+    return h.hexdigest()
+
+
+def outputs(pipe) -> dict:
+    """Name -> digest of the pinned calls (small sizes, so the whole test takes seconds)."""
+    content, reference = content_image(), reference_image()
+    style = pipe.styles[-1]
+    other = pipe.styles[0]
+    found = {}
+    if pipe.generator is not None:
+        found["generate"] = digest(pipe.generate(style, n=2, seed=7, truncation=0.7))
+        found["generate_random"] = digest(pipe.generate("random", n=2, seed=11, size=32))
+        found["mix"] = digest([pipe.mix(coarse=(other, 1), fine=(style, 2), crossover=3)])
+        found["interpolate"] = digest(pipe.interpolate(other, style, steps=3, seed=5, truncation=0.8))
+    if pipe.translator is not None:
+        found["transfer_style"] = digest(pipe.transfer(content, style=style, strength=0.8, seed=3, n=2))
+        found["transfer_reference"] = digest(pipe.transfer(content, reference=reference, reference_style=other))
+        if pipe.style_classifier is not None:
+            found["transfer_reference_detected"] = digest(pipe.transfer(content, reference=reference))
+        # larger than the translator's working side: translated small, the change upsampled
+        large = content.resize((320, 272), Image.Resampling.BICUBIC)
+        found["transfer_large"] = digest(pipe.transfer(large, style=other, seed=9))
+        found["transfer_preserve_color"] = digest(pipe.transfer(content, style=other, seed=4, preserve_color=True))
+        found["interpolate_transfer"] = digest(pipe.interpolate(other, reference, steps=3, seed=2, image=content))
+    return found
+
+
+def compute(folder) -> dict:
+    """The digests of `folder`'s model, on the CPU with one torch thread (the thread count can
+    change which convolution kernels run, and with them the last bits)."""
+    from ganstyle import StylePipeline
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return outputs(StylePipeline.from_pretrained(folder, device="cpu"))
+    finally:
+        torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_shipped_checkpoint_outputs_are_pinned(name):
+    folder = ROOT / "checkpoints" / name
+    if not (folder / "model_index.json").is_file():
+        pytest.skip(f"{folder} is absent")
+    expected = PINNED[name]
+    if not expected:
+        pytest.skip(f"no hashes pinned for {name} yet: run `python {Path(__file__).name} {folder}`")
+    assert compute(folder) == expected
+
+
+def test_digest_tells_images_apart():
+    a = content_image()
+    b = a.copy()
+    b.putpixel((0, 0), (0, 0, 0))
+    assert digest([a]) == digest([a.copy()])
+    assert digest([a]) != digest([b])
+    assert digest([a, a]) != digest([a])
+
+
+if __name__ == "__main__":
+    import pprint
+
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "checkpoints" / "ganstyle-styles-64")
+    pprint.pprint({folder.name: compute(folder)}, width=120)

@@ -23,9 +23,10 @@ import gradio as gr
 from PIL import Image, ImageDraw, ImageFont
 
 from ganstyle import StylePipeline
-from ganstyle.hub import DEFAULT_MODEL, render_model_card
+from ganstyle.storage.hub import DEFAULT_MODEL
+from ganstyle.storage.model_card import render_model_card
 from ganstyle.imageio import open_image
-from ganstyle.pipeline import MAX_SIDE
+from ganstyle.inference.pipeline import MAX_SIDE
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"

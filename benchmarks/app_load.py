@@ -44,9 +44,9 @@ def random_weight_export(folder: Path) -> Path:
     import torch
 
     sys.path.insert(0, str(ROOT))
-    from ganstyle.export import save_export
-    from ganstyle.generator import GeneratorConfig, StyleGenerator
-    from ganstyle.translator import StyleTranslator, TranslatorConfig
+    from ganstyle.storage.model_folder import save_export
+    from ganstyle.nets.generator import GeneratorConfig, StyleGenerator
+    from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 
     styles = ["cezanne", "monet", "photo", "ukiyoe", "vangogh"]
     torch.manual_seed(0)

@@ -94,7 +94,7 @@ def _setup_ours(spec):
     import torch
 
     from ganstyle.imageio import pil_to_tensor
-    from ganstyle.pipeline import StylePipeline
+    from ganstyle.inference.pipeline import StylePipeline
 
     baseline = rss_mb()
     pipe = None
@@ -304,9 +304,9 @@ def random_export(folder: Path) -> Path:
     """An export folder with the shipped default configs and random weights."""
     import torch
 
-    from ganstyle.export import save_export
-    from ganstyle.generator import GeneratorConfig, StyleGenerator
-    from ganstyle.translator import StyleTranslator, TranslatorConfig
+    from ganstyle.storage.model_folder import save_export
+    from ganstyle.nets.generator import GeneratorConfig, StyleGenerator
+    from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 
     styles = ["cezanne", "monet", "photo", "ukiyoe", "vangogh"]
     torch.manual_seed(0)

@@ -8,7 +8,7 @@
 What one "step" is, on both sides (one discriminator update + one generator update on one
 batch of `--batch-size` real images, CPU, float32, no gradient accumulation):
 
-* ganstyle: `GeneratorTask.train_step` / `TranslatorTask.train_step` (tasks.py) with the
+* ganstyle: `GeneratorTask.train_step` / `TranslatorTask.train_step` (ganstyle/training/tasks.py) with the
   shipped defaults (`TrainSettings`: DiffAugment on, lazy R1 every 4 steps for the
   generator, R1 every step for the translator, EMA update every step), under Accelerate,
   batches drawn from an in-memory `ImageBank` exactly as `ganstyle train` does.
@@ -57,8 +57,8 @@ def _setup_ours(spec):
     from accelerate import Accelerator
 
     from ganstyle.data import ImageBank
-    from ganstyle.tasks import TASKS, min_styles
-    from ganstyle.train import TrainSettings
+    from ganstyle.training.tasks import TASKS, min_styles
+    from ganstyle.training.loop import TrainSettings
 
     baseline = rss_mb()
     out = tempfile.mkdtemp(prefix="ganstyle-bench-run-")

@@ -158,7 +158,7 @@ def render_references(folder: Path, model) -> list:
 
 
 def main(argv=None):
-    from ganstyle.hub import DEFAULT_MODEL
+    from ganstyle.storage.hub import DEFAULT_MODEL
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(DEFAULT_MODEL), help="model folder or Hub repo id to render with")

@@ -63,7 +63,7 @@ def _add_train(sub):
 
 
 def _run_train(args):
-    from .train import TrainSettings, train
+    from .training.loop import TrainSettings, train
 
     fields = {k: v for k, v in vars(args).items() if k not in ("command", "run")}
     path = train(TrainSettings(**fields))
@@ -79,8 +79,9 @@ def _model_args(p):
 
 
 def _load(args):
-    from .hub import DEFAULT_MODEL
-    from .pipeline import StylePipeline
+    from .inference.pipeline import StylePipeline
+    from .storage.hub import DEFAULT_MODEL
+    # StylePipeline
 
     model = args.model or DEFAULT_MODEL
     if args.model is None and not Path(model).is_dir():
@@ -217,7 +218,7 @@ def _add_inference(sub):
 
 
 def _run_evaluate(args):
-    from .evaluate import evaluate, format_report
+    from .evaluation.evaluate import evaluate, format_report
 
     pipe = _load(args)
     try:

@@ -21,10 +21,10 @@ import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file
 
-from ganstyle import tasks as tasks_module
-from ganstyle import train as train_module
+from ganstyle.training import tasks as tasks_module
+from ganstyle.training import loop as train_module
 from ganstyle.data import is_validation
-from ganstyle.train import TrainSettings
+from ganstyle.training.loop import TrainSettings
 
 torch.set_num_threads(1)
 

@@ -118,7 +118,7 @@ def test_transfer_reference_and_colours(client):
 
 def test_large_photos_are_downscaled(client, tmp_path):
     import app
-    from ganstyle.pipeline import MAX_SIDE
+    from ganstyle.inference.pipeline import MAX_SIDE
 
     big = tmp_path / "big.png"
     Image.new("RGB", (MAX_SIDE + 200, (MAX_SIDE + 200) * 3 // 4), (90, 140, 200)).save(big)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ganstyle.augment import POLICIES, diff_augment
+from ganstyle.training.augment import POLICIES, diff_augment
 
 
 def batch(n=8, size=16, seed=0):

@@ -17,9 +17,9 @@ from conftest import (
     read_metrics,
     settings_for,
 )
-from ganstyle.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from ganstyle.modeling import CheckpointError
-from ganstyle.train import train
+from ganstyle.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from ganstyle.nets.pretrained import CheckpointError
+from ganstyle.training.loop import train
 
 
 def tiny_training_state(seed=0):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import ganstyle.hub
+import ganstyle.storage.hub
 from ganstyle.cli import main
 from tiny_model import STYLES
 
@@ -104,10 +104,10 @@ def test_generate_single_file_with_size(capsys, tiny_dir, pipe, tmp_path):
 
 
 def test_generate_uses_the_default_checkpoint(capsys, tiny_dir, pipe, tmp_path, monkeypatch):
-    monkeypatch.setattr(ganstyle.hub, "DEFAULT_MODEL", tiny_dir)
+    monkeypatch.setattr(ganstyle.storage.hub, "DEFAULT_MODEL", tiny_dir)
     code, _, _ = cli(capsys, "generate", "--style", "square", "--seed", 1, "--out", tmp_path / "d.png")
     assert code == 0 and same(opened(tmp_path / "d.png"), pipe.generate("square", seed=1)[0])
-    monkeypatch.setattr(ganstyle.hub, "DEFAULT_MODEL", tmp_path / "checkpoints" / "absent")
+    monkeypatch.setattr(ganstyle.storage.hub, "DEFAULT_MODEL", tmp_path / "checkpoints" / "absent")
     assert_one_line_error(*cli(capsys, "generate", "--out", tmp_path / "e.png"), "generate", "no --model given")
     assert not (tmp_path / "e.png").exists()
 

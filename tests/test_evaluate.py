@@ -1,4 +1,4 @@
-"""End-to-end evaluation (ganstyle.evaluate and `ganstyle evaluate`) on the tiny random model
+"""End-to-end evaluation (ganstyle.evaluation.evaluate and `ganstyle evaluate`) on the tiny random model
 and a tiny synthetic dataset of shapes. Most tests replace the feature networks with cheap
 pixel features; one runs the real offline networks (skipped when they are not installed)."""
 
@@ -14,8 +14,8 @@ from PIL import Image, ImageDraw
 
 from ganstyle.cli import main
 from ganstyle.data import is_validation
-from ganstyle.evaluate import evaluate, evaluate_generation, evaluate_transfer, format_report
-from ganstyle.pipeline import StylePipeline
+from ganstyle.evaluation.evaluate import evaluate, evaluate_generation, evaluate_transfer, format_report
+from ganstyle.inference.pipeline import StylePipeline
 from tiny_model import STYLES, build_tiny_export
 
 HAVE_NETS = all(importlib.util.find_spec(m) is not None for m in (

@@ -5,8 +5,8 @@ import copy
 import pytest
 import torch
 
-from ganstyle.fast_translator import FastTranslationNetwork
-from ganstyle.translator import StyleTranslator, TranslatorConfig
+from ganstyle.nets.fast_translator import FastTranslationNetwork
+from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 
 
 def make_translator(**overrides):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ganstyle.generator import GeneratorConfig, MappingNetwork, StyleGenerator, normalize
+from ganstyle.nets.generator import GeneratorConfig, MappingNetwork, StyleGenerator, normalize
 
 
 def make_generator(resolution=16, num_styles=3, seed=0, **kw) -> StyleGenerator:

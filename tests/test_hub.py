@@ -19,9 +19,9 @@ import torch
 from huggingface_hub import constants as hf_constants
 from PIL import Image
 
-import ganstyle.hub
+import ganstyle.storage.hub
 from ganstyle import CheckpointError, StylePipeline
-from ganstyle.hub import render_model_card
+from ganstyle.storage.model_card import render_model_card
 from tiny_model import STYLES, build_tiny_export
 
 REPO = "tiny-org/tiny-shapes"
@@ -123,15 +123,15 @@ def offline(monkeypatch, hub_cache, no_network):
 
 @pytest.fixture
 def hub_calls(monkeypatch):
-    """Spy on the snapshot_download that ganstyle.hub calls (the real function still runs)."""
+    """Spy on the snapshot_download that ganstyle.storage.hub calls (the real function still runs)."""
     calls = []
-    real = ganstyle.hub.snapshot_download
+    real = ganstyle.storage.hub.snapshot_download
 
     def spy(**kwargs):
         calls.append(kwargs)
         return real(**kwargs)
 
-    monkeypatch.setattr(ganstyle.hub, "snapshot_download", spy)
+    monkeypatch.setattr(ganstyle.storage.hub, "snapshot_download", spy)
     return calls
 
 

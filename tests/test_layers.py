@@ -1,4 +1,4 @@
-"""Building blocks (ganstyle.layers), the multi-task discriminator built from them, and the losses."""
+"""Building blocks (ganstyle.nets.layers), the multi-task discriminator built from them, and the losses."""
 
 import math
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganstyle.discriminator import DiscriminatorConfig, MultiTaskDiscriminator, minibatch_stddev
-from ganstyle.layers import (
+from ganstyle.nets.discriminator import DiscriminatorConfig, MultiTaskDiscriminator, minibatch_stddev
+from ganstyle.nets.layers import (
     AdaIN,
     AdaINResBlock,
     DownResBlock,
@@ -20,7 +20,7 @@ from ganstyle.layers import (
     ToRGB,
     leaky_relu,
 )
-from ganstyle.losses import (
+from ganstyle.training.losses import (
     cycle_loss,
     d_logistic_loss,
     diversity_loss,
@@ -196,7 +196,7 @@ def test_generator_batches_put_one_style_in_each_stddev_group():
     and still draws styles as often as the data has them."""
     from types import SimpleNamespace
 
-    from ganstyle.tasks import GeneratorTask
+    from ganstyle.training.tasks import GeneratorTask
 
     labels = torch.tensor([0] * 30 + [1] * 60 + [2] * 10)
     task = SimpleNamespace(settings=SimpleNamespace(batch_size=16), bank=_Bank(labels))

@@ -1,10 +1,10 @@
-"""Known-answer tests of the evaluation metrics (ganstyle.metrics), on small synthetic inputs."""
+"""Known-answer tests of the evaluation metrics (ganstyle.evaluation.metrics), on small synthetic inputs."""
 
 import numpy as np
 import pytest
 import torch
 
-from ganstyle.metrics import (
+from ganstyle.evaluation.metrics import (
     cosine_similarity_rows,
     fid_from_features,
     fit_linear_probe,

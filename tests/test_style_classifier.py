@@ -6,10 +6,10 @@ import shutil
 import pytest
 import torch
 
-from ganstyle.export import load_export
-from ganstyle.modeling import CheckpointError
-from ganstyle.style_classifier import StyleClassifier, encoder_features, fit_style_classifier
-from ganstyle.translator import StyleTranslator, TranslatorConfig
+from ganstyle.storage.model_folder import load_export
+from ganstyle.nets.pretrained import CheckpointError
+from ganstyle.nets.style_classifier import StyleClassifier, encoder_features, fit_style_classifier
+from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 
 
 def painted(n, style, seed):

@@ -27,13 +27,13 @@ from conftest import (
     settings_for,
     write_style_dataset,
 )
-import ganstyle.train as train_module
-from ganstyle.checkpoint import list_checkpoints
-from ganstyle.modeling import CheckpointError
+import ganstyle.training.loop as train_module
+from ganstyle.training.checkpoint import list_checkpoints
+from ganstyle.nets.pretrained import CheckpointError
 from ganstyle.cli import main as cli_main
 from ganstyle.data import DataError
-from ganstyle.export import load_export
-from ganstyle.train import MetricsLog, TrainSettings, step_seed, train
+from ganstyle.storage.model_folder import load_export
+from ganstyle.training.loop import MetricsLog, TrainSettings, step_seed, train
 
 REPO = Path(__file__).resolve().parents[1]
 STYLE_NAMES = sorted(STYLES)
@@ -347,7 +347,7 @@ def _accelerator_and_bank(settings):
     from accelerate import Accelerator
 
     from ganstyle.data import ImageBank
-    from ganstyle.tasks import min_styles
+    from ganstyle.training.tasks import min_styles
 
     return Accelerator(cpu=True), ImageBank(settings.data, settings.resolution, min_styles(settings.model))
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from ganstyle.translator import StyleTranslator, TranslatorConfig
+from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 
 
 def make_translator(resolution=16, num_styles=3, seed=0, trained=True) -> StyleTranslator:

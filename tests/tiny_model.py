@@ -4,10 +4,10 @@ from pathlib import Path
 
 import torch
 
-from ganstyle.export import save_export
-from ganstyle.generator import GeneratorConfig, StyleGenerator
-from ganstyle.style_classifier import fit_style_classifier
-from ganstyle.translator import StyleTranslator, TranslatorConfig
+from ganstyle.storage.model_folder import save_export
+from ganstyle.nets.generator import GeneratorConfig, StyleGenerator
+from ganstyle.nets.style_classifier import fit_style_classifier
+from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 
 STYLES = ("circle", "square", "triangle")
 

@@ -10,7 +10,7 @@
 
 from PIL import Image
 
-from .features import MissingDependencyError
+from ..nets.backbones import MissingDependencyError
 
 
 def unchanged(content: Image.Image) -> Image.Image:

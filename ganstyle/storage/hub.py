@@ -1,4 +1,4 @@
-"""Finding model folders locally or on the Hugging Face Hub, and writing model cards.
+"""Finding model folders locally or on the Hugging Face Hub.
 
 `resolve_model` turns what a user typed (a folder or a repo id) into a local folder,
 through the Hub cache; it honours `HF_HUB_OFFLINE=1` and `local_files_only`, and turns the
@@ -15,10 +15,10 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from .modeling import CheckpointError
+from ..nets.pretrained import CheckpointError
 
 ALLOW_PATTERNS = ["*.json", "*.safetensors", "README.md", "*.png"]
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "checkpoints" / "ganstyle-styles-64"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "checkpoints" / "ganstyle-styles-64"
 
 
 def resolve_model(model, revision=None, local_files_only=False, cache_dir=None, token=None) -> Path:
@@ -47,46 +47,3 @@ def resolve_model(model, revision=None, local_files_only=False, cache_dir=None, 
         raise CheckpointError(f"the Hub repo {model!r} has no revision {revision!r}") from None
     except RepositoryNotFoundError:
         raise CheckpointError(f"no Hub repo {model!r} (or it is private: log in with `hf auth login`)") from None
-
-
-def render_model_card(index: dict, repo_id: str = None) -> str:
-    """A README.md for a model folder: front matter for the Hub, styles, resolution, training
-    data and metrics when the index carries them."""
-    training = index.get("training", {})
-    metrics = index.get("metrics")
-    components = ", ".join(index["components"])
-    lines = [
-        "---",
-        "library_name: ganstyle",
-        "license: apache-2.0",
-        "tags: [gan, stylegan2, stargan-v2, style-transfer, image-generation]",
-        "pipeline_tag: image-to-image",
-        "---",
-        "",
-        f"# {repo_id or 'ganstyle model'}",
-        "",
-        f"A [ganstyle](https://github.com/ganstyle/ganstyle) model ({components}) at "
-        f"{index['resolution']}x{index['resolution']} px.",
-        "",
-        f"**Styles:** {', '.join(index['styles'])}",
-        "",
-        "```python",
-        "from ganstyle import StylePipeline",
-        f"pipe = StylePipeline.from_pretrained({(repo_id or 'path/to/folder')!r})",
-        f"images = pipe.generate({index['styles'][-1]!r}, n=4, seed=0)",
-        "```",
-        "",
-        "## Training",
-        "",
-    ]
-    if training:
-        lines += [f"- {key}: {value}" for key, value in sorted(training.items())]
-    else:
-        lines.append("Not recorded.")
-    lines += ["", "## Metrics", ""]
-    if metrics:
-        lines += ["| metric | value |", "|---|---|"]
-        lines += [f"| {key} | {value} |" for key, value in sorted(metrics.items())]
-    else:
-        lines.append("Not measured yet (`ganstyle evaluate`).")
-    return "\n".join(lines) + "\n"

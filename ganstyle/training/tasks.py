@@ -1,7 +1,7 @@
 """One training iteration of each model family: a discriminator update, then a generator update.
 
 A task owns its networks (trained copies, EMA copies, discriminator) and their optimizers;
-the trainer (train.py) owns the loop, the devices and the files. Gradients are averaged
+the loop (loop.py) owns the loop, the devices and the files. Gradients are averaged
 across processes by hand (as StyleGAN2-ADA does) rather than through DDP wrappers, because
 R1 needs double backward and each step runs the networks several times.
 """
@@ -13,8 +13,8 @@ import torch.distributed as dist
 from torchvision.utils import make_grid
 
 from .augment import diff_augment
-from .discriminator import DiscriminatorConfig, MultiTaskDiscriminator, stddev_group_size
-from .generator import GeneratorConfig, StyleGenerator
+from ..nets.discriminator import DiscriminatorConfig, MultiTaskDiscriminator, stddev_group_size
+from ..nets.generator import GeneratorConfig, StyleGenerator
 from .losses import (
     cycle_loss,
     d_logistic_loss,
@@ -24,9 +24,9 @@ from .losses import (
     style_reconstruction_loss,
 )
 from .perceptual import PerceptualLoss
-from .projected import FeatureProjector, ProjectedDiscriminator, ProjectedDiscriminatorConfig
-from .style_classifier import fit_style_classifier
-from .translator import StyleTranslator, TranslatorConfig
+from ..nets.projected import FeatureProjector, ProjectedDiscriminator, ProjectedDiscriminatorConfig
+from ..nets.style_classifier import fit_style_classifier
+from ..nets.translator import StyleTranslator, TranslatorConfig
 
 
 def average_gradients(module, world_size: int) -> None:

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .layers import DownResBlock, EqualConv2d, EqualLinear, leaky_relu
-from .modeling import PretrainedModule
+from .pretrained import PretrainedModule
 
 
 @dataclass

@@ -11,41 +11,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .features import EfficientNetLite0Features
+from ..nets.backbones import Lite0Trunk
 
 # Outputs of these MBConv blocks: strides 2, 4, 8 and 16 of EfficientNet-Lite0.
 STYLE_BLOCKS = (0, 2, 4, 7)
 CONTENT_BLOCK = 7
-
-
-class Lite0Trunk(nn.Module):
-    """Frozen EfficientNet-Lite0 (ImageNet) for training losses: image in [-1, 1] -> the
-    outputs of the MBConv blocks `taps`, in order. Images are upsampled to `input_size` first
-    so the deep features keep some spatial extent at 64 px training resolution; batch norm
-    always uses its ImageNet statistics."""
-
-    def __init__(self, taps, input_size: int = 128):
-        super().__init__()
-        net = EfficientNetLite0Features().net
-        self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
-        self.taps = tuple(sorted(set(taps)))
-        self.blocks = nn.ModuleList(net._blocks[: self.taps[-1] + 1])
-        self.input_size = input_size
-        self.requires_grad_(False)
-        self.eval()
-
-    def train(self, mode: bool = True):
-        return super().train(False)
-
-    def forward(self, x) -> list:
-        # EfficientNet-Lite's (x_uint8 - 127) / 128 input is our [-1, 1] range up to 1/255.
-        x = self.stem(F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False))
-        outputs = []
-        for i, block in enumerate(self.blocks):
-            x = block(x)
-            if i in self.taps:
-                outputs.append(x)
-        return outputs
 
 
 class PerceptualLoss(nn.Module):

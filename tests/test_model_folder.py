@@ -1,4 +1,5 @@
-"""The inference folder (export.py) and the config + safetensors format (modeling.py)."""
+"""The model folder (storage/model_folder.py) and the config + safetensors format of one network
+(nets/pretrained.py)."""
 
 import json
 import shutil
@@ -9,10 +10,10 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from conftest import BATCH, RESOLUTION, STYLES, assert_same_tensors, last_checkpoint, load_state
-from ganstyle.export import FORMAT_VERSION, INDEX_NAME, load_export, read_index, save_export
-from ganstyle.generator import GeneratorConfig, StyleGenerator
-from ganstyle.modeling import CheckpointError
-from ganstyle.translator import StyleTranslator, TranslatorConfig
+from ganstyle.storage.model_folder import FORMAT_VERSION, INDEX_NAME, load_export, read_index, save_export
+from ganstyle.nets.generator import GeneratorConfig, StyleGenerator
+from ganstyle.nets.pretrained import CheckpointError
+from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 
 STYLE_NAMES = sorted(STYLES)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .modeling import CheckpointError
+from ..nets.pretrained import CheckpointError
 
 _PATTERN = re.compile(r"^checkpoint-(\d+)$")
 

@@ -1,7 +1,7 @@
 """Evaluation of a ganstyle model against real images: FID, KID, style-hit rate, diversity
 and content preservation, per style, written as JSON.
 
-    >>> from ganstyle.evaluate import evaluate, format_report
+    >>> from ganstyle.evaluation.evaluate import evaluate, format_report
     >>> result = evaluate("checkpoints/ganstyle-styles-64", "data/styles", task="all", samples=100,
     ...                   out="evaluation.json")
     >>> print(format_report(result))
@@ -44,9 +44,11 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .data import find_style_folders
-from .features import EfficientNetLite0Features, FeatureCache, InceptionFeatures, default_cache_dir
-from .imageio import ImageError, open_image, resize_crop
+from ..data import find_style_folders
+from ..imageio import ImageError, open_image, resize_crop
+from ..nets.backbones import EfficientNetLite0Features, InceptionFeatures
+from ..version import __version__
+from .feature_cache import FeatureCache, default_cache_dir
 from .metrics import (
     cosine_similarity_rows,
     fid_from_features,
@@ -433,13 +435,13 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
     several variants for the diversity metric, and the variants each gets.
     image_size: the resolution R every image is brought to first (default: the model's).
     probe_images: at most this many train images per style fit the style classifier.
-    cache_dir: where real-image features are cached ("auto": `features.default_cache_dir()`;
+    cache_dir: where real-image features are cached ("auto": `feature_cache.default_cache_dir()`;
     None: no disk cache). out: JSON file to write. extractors: {"inception": f, "style": g}
     to replace the feature networks (callables f(list of PIL images, **kwargs) -> (N, d)
     tensor, with optional `name`, `id`, `dim`, `input_size` attributes; for tests).
 
     Returns the result dict (the JSON layout; see `format_report` for a readable view)."""
-    from .pipeline import StylePipeline
+    from ..inference.pipeline import StylePipeline
 
     if task not in TASKS + ("all",):
         raise ValueError(f"task must be one of {', '.join(TASKS)} or all, got {task!r}")
@@ -458,7 +460,6 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
     ev = _Evaluator(pipe, data, image_size=image_size, probe_images=probe_images, seed=seed,
                     kid_subsets=kid_subsets, device=device, batch_size=batch_size, cache_dir=cache_dir,
                     progress=progress, extractors=extractors)
-    from . import __version__
 
     result = {
         "ganstyle_version": __version__,

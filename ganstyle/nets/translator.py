@@ -13,7 +13,7 @@ from torch import nn
 
 from .fast_translator import FastTranslationNetwork
 from .layers import AdaINResBlock, DownResBlock, ResBlock, leaky_relu
-from .modeling import PretrainedModule
+from .pretrained import PretrainedModule
 
 
 @dataclass

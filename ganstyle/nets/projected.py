@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .modeling import PretrainedModule
-from .perceptual import Lite0Trunk
+from .pretrained import PretrainedModule
+from .backbones import Lite0Trunk
 
 # Last MBConv block of the EfficientNet-Lite0 stage groups that Projected GAN reads:
 # strides 4, 8, 16 and 32 (24, 40, 112 and 320 channels).

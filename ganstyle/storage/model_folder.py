@@ -13,10 +13,10 @@ import os
 import shutil
 from pathlib import Path
 
-from .generator import StyleGenerator
-from .modeling import CheckpointError, read_json, write_json
-from .style_classifier import StyleClassifier
-from .translator import StyleTranslator
+from ..nets.generator import StyleGenerator
+from ..nets.pretrained import CheckpointError, read_json, write_json
+from ..nets.style_classifier import StyleClassifier
+from ..nets.translator import StyleTranslator
 
 FORMAT_VERSION = 1
 INDEX_NAME = "model_index.json"

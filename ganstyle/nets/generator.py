@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .layers import EqualLinear, StyledConv, ToRGB
-from .modeling import PretrainedModule
+from .pretrained import PretrainedModule
 
 
 @dataclass

@@ -24,9 +24,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .export import INDEX_NAME, load_export, save_export
-from .hub import render_model_card, resolve_model
-from .imageio import ImageError, open_image, pil_to_tensor, resize_crop, tensor_to_pil
+from ..imageio import ImageError, open_image, pil_to_tensor, resize_crop, tensor_to_pil
+from ..storage.hub import resolve_model
+from ..storage.model_card import render_model_card
+from ..storage.model_folder import INDEX_NAME, load_export, save_export
 from .inversion import image_distance, project
 
 MAX_SIDE = 1024

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .modeling import PretrainedModule
+from .pretrained import PretrainedModule
 
 
 @dataclass

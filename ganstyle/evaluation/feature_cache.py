@@ -1,0 +1,49 @@
+"""The cache of real-image features that evaluation reuses between runs."""
+
+import os
+from pathlib import Path
+
+import torch
+
+
+def default_cache_dir() -> Path:
+    """Where real-image features are cached: $GANSTYLE_CACHE, else $XDG_CACHE_HOME/ganstyle,
+    else ~/.cache/ganstyle (a sub-folder eval-features/ is used)."""
+    if os.environ.get("GANSTYLE_CACHE"):
+        return Path(os.environ["GANSTYLE_CACHE"]) / "eval-features"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "ganstyle" / "eval-features"
+
+
+class FeatureCache:
+    """Features of image files, keyed by (absolute path, size, mtime) and by the extractor and
+    the resolution the image was brought to first; one file per (extractor, resolution).
+    Writes are atomic (temporary file + rename)."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+
+    def _file(self, extractor_id: str, resolution: int) -> Path:
+        return self.folder / f"{extractor_id}-r{resolution}.pt"
+
+    @staticmethod
+    def key(path) -> str:
+        path = Path(path).resolve()
+        stat = path.stat()
+        return f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+
+    def load(self, extractor_id: str, resolution: int) -> dict:
+        file = self._file(extractor_id, resolution)
+        if not file.is_file():
+            return {}
+        try:
+            return torch.load(file, map_location="cpu", weights_only=True)
+        except Exception:  # a corrupt cache is recomputed, never fatal
+            return {}
+
+    def save(self, extractor_id: str, resolution: int, table: dict) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        file = self._file(extractor_id, resolution)
+        tmp = file.with_suffix(f".tmp{os.getpid()}")
+        torch.save(table, tmp)
+        os.replace(tmp, file)

@@ -1,0 +1,2 @@
+"""Inference: the `StylePipeline` facade (generation, transfer, interpolation, mixing) and
+GAN inversion."""

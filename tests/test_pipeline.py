@@ -5,6 +5,7 @@ The translator's internal working resolution may change, so transfer is tested b
 user sees: sizes and aspect ratios, determinism, strength and colour semantics.
 """
 
+import importlib.util
 import io
 import json
 import math
@@ -536,12 +537,9 @@ def test_save_animation_gif_frame_count(pipe, tmp_path):
 
 
 def _has_mp4_backend() -> bool:
-    try:
-        import imageio  # noqa: F401
-        import imageio_ffmpeg  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """imageio with one of the two backends save_animation accepts (imageio-ffmpeg or PyAV)."""
+    return importlib.util.find_spec("imageio") is not None and any(
+        importlib.util.find_spec(m) is not None for m in ("imageio_ffmpeg", "av"))
 
 
 def test_save_animation_mp4_written_or_clearly_refused(pipe, tmp_path):

@@ -431,7 +431,8 @@ class StylePipeline:
             # imageio alone cannot write MP4: it needs its ffmpeg (or PyAV) backend.
             if iio is None or not any(_installed(m) for m in ("imageio_ffmpeg", "av")):
                 raise ValueError("writing MP4 needs `pip install imageio imageio-ffmpeg`; use .gif")
-            iio.imwrite(path, np.stack([np.asarray(f.convert("RGB")) for f in sequence]), fps=fps)
+            # codec named: imageio's PyAV plugin has no default and fails inside PyAV without one
+            iio.imwrite(path, np.stack([np.asarray(f.convert("RGB")) for f in sequence]), fps=fps, codec="libx264")
             return path
         if path.suffix.lower() != ".gif":
             raise ValueError(f"animation path must end in .gif or .mp4, got {path.name}")

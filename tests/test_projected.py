@@ -61,7 +61,7 @@ def test_logits_are_patches_of_each_images_own_style(projector):
             scale[-1].bias[2].add_(1.0)  # move style 2's head only
     flipped = D(batch, torch.tensor([0, 1, 2]))
     assert torch.equal(flipped[:2], logits[:2])
-    assert torch.allclose(flipped[2], logits[2] + 1)
+    assert torch.allclose(flipped[2], logits[2] + 1, atol=1e-5)  # float32 rounding near 0 (inputs are random)
 
 
 def test_save_and_load_round_trip(projector, tmp_path):

@@ -8,9 +8,9 @@
 What one "step" is, on both sides (one discriminator update + one generator update on one
 batch of `--batch-size` real images, CPU, float32, no gradient accumulation):
 
-* ganstyle: `GeneratorTask.train_step` / `TranslatorTask.train_step` (ganstyle/training/tasks.py) with the
-  shipped defaults (`TrainSettings`: DiffAugment on, lazy R1 every 4 steps for the
-  generator, R1 every step for the translator, EMA update every step), under Accelerate,
+* ganstyle: `GeneratorTask.train_step` / `TranslatorTask.train_step`
+  (ganstyle/training/generator_task.py, translator_task.py) with the shipped defaults
+  (`TrainSettings`: DiffAugment on, lazy R1 every 4 steps for the generator, R1 every step for the translator, EMA update every step), under Accelerate,
   batches drawn from an in-memory `ImageBank` exactly as `ganstyle train` does.
 * lightweight-gan: `Trainer.train()` of lightweight_gan 1.2.1, unmodified, with the
   defaults of its `lightweight_gan` command (attention at 32 px, disc_output_size 1,

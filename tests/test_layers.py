@@ -196,7 +196,7 @@ def test_generator_batches_put_one_style_in_each_stddev_group():
     and still draws styles as often as the data has them."""
     from types import SimpleNamespace
 
-    from ganstyle.training.tasks import GeneratorTask
+    from ganstyle.training.generator_task import GeneratorTask
 
     labels = torch.tensor([0] * 30 + [1] * 60 + [2] * 10)
     task = SimpleNamespace(settings=SimpleNamespace(batch_size=16), bank=_Bank(labels))

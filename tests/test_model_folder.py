@@ -55,7 +55,7 @@ def outputs(modules, seed=0):
             labels = torch.tensor([1, 2, 0, 1])
             s = t.style_from_latent(torch.randn(4, t.config.latent_dim, generator=gen), labels)
             result["t_latent"] = t(content, s)
-            result["t_ref"] = t(content, t.style_from_reference(content.flip(0), labels))
+            result["t_ref"] = t(content, t.style_code_from_reference(content.flip(0), labels))
     return result
 
 

@@ -25,8 +25,9 @@ from PIL import Image, ImageOps
 
 from ganstyle import CheckpointError, ImageError, StylePipeline
 from ganstyle.imageio import pil_to_tensor, tensor_to_pil
-from ganstyle.inference.inversion import image_distance, noise_autocorrelation
-from ganstyle.inference.pipeline import MAX_IMAGES, MAX_SIDE, blend_noise
+from ganstyle.inference.pipeline import MAX_IMAGES, MAX_SIDE
+from ganstyle.nets.generator import blend_noise
+from ganstyle.nets.inversion import image_distance, noise_autocorrelation
 from tiny_model import STYLES, build_tiny_export
 
 
@@ -431,15 +432,14 @@ def test_interpolate_transfer_takes_any_reference_file(pipe, tmp_path):
 # ----------------------------------------------------------------------------- inversion
 def render_latent(pipe, w, noise=None):
     """The image of w with the given noise maps (default: the stored ones, where inversion starts)."""
-    G = pipe.generator
-    return pipe._render([(G.broadcast(w), G.const_noise() if noise is None else noise)])[0]
+    return pipe._render([(w, pipe.generator.const_noise() if noise is None else noise)])[0]
 
 
 def test_invert_finds_a_generated_image_again(pipe):
     """An image the generator drew from a seed (its own w and noise maps) is found again:
     the reconstruction is far closer to it than the style's average image the search
     starts from, and the noise maps found stay white noise."""
-    w_target, noise_target, _ = pipe._latent("square", 5, 1.0)
+    (w_target, noise_target), _ = pipe._latent("square", 5, 1.0)
     target = render_latent(pipe, w_target, noise_target)
     w, noise = pipe.invert(target, style="square", steps=150)
     start = render_latent(pipe, pipe.generator.w_avg[1:2])

@@ -32,7 +32,7 @@ def test_shapes_and_ranges(resolution):
     labels = torch.tensor([0, 1, 2, 1])
     with torch.no_grad():
         s_latent = t.style_from_latent(torch.randn(4, t.config.latent_dim), labels)
-        s_ref = t.style_from_reference(images(4, resolution, seed=2), labels)
+        s_ref = t.style_code_from_reference(images(4, resolution, seed=2), labels)
         out = t(content, s_latent)
     assert s_latent.shape == s_ref.shape == (4, t.config.style_dim)
     assert out.shape == (4, 3, resolution, resolution)
@@ -100,9 +100,9 @@ def test_mapping_and_encoder_pick_the_head_of_each_label():
         h = t.mapping.shared(z)
         for i, label in enumerate(labels.tolist()):
             torch.testing.assert_close(codes[i], t.mapping.heads[label](h)[i])
-        ref_codes = t.style_from_reference(refs, labels)
+        ref_codes = t.style_code_from_reference(refs, labels)
         for label in range(3):
-            same = t.style_from_reference(refs, torch.full((3,), label))
+            same = t.style_code_from_reference(refs, torch.full((3,), label))
             for i in torch.nonzero(labels == label).flatten().tolist():
                 torch.testing.assert_close(ref_codes[i], same[i])
 
@@ -111,8 +111,8 @@ def test_reference_of_another_size_is_resized_to_the_encoder_resolution():
     t = make_translator(16)
     labels = torch.tensor([0, 1])
     with torch.no_grad():
-        big = t.style_from_reference(images(2, 40), labels)
-        small = t.style_from_reference(images(2, 8), labels)
+        big = t.style_code_from_reference(images(2, 40), labels)
+        small = t.style_code_from_reference(images(2, 8), labels)
     assert big.shape == small.shape == (2, t.config.style_dim)
     assert torch.isfinite(big).all() and torch.isfinite(small).all()
 
@@ -131,7 +131,7 @@ def test_gradients_reach_all_three_networks():
     t = make_translator().train()
     content, labels = images(2), torch.tensor([0, 1])
     s_lat = t.style_from_latent(torch.randn(2, t.config.latent_dim), labels)
-    s_ref = t.style_from_reference(images(2, seed=5), labels)
+    s_ref = t.style_code_from_reference(images(2, seed=5), labels)
     (t(content, s_lat).mean() + t(content, s_ref).square().mean()).backward()
     for part in (t.network, t.mapping, t.encoder):
         grads = [p.grad for p in part.parameters() if p.grad is not None]

@@ -1,12 +1,16 @@
-"""A tiny random-weight ganstyle model, exported to a folder, for offline tests."""
+"""Tiny models for offline tests: a random-weight ganstyle export, and a second translator
+family (`PaletteTranslator`) that shows what a model family has to implement."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ganstyle.storage.model_folder import save_export
 from ganstyle.nets.generator import GeneratorConfig, StyleGenerator
 from ganstyle.nets.style_classifier import fit_style_classifier
+from ganstyle.nets.family import Translator, register
 from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 
 STYLES = ("circle", "square", "triangle")
@@ -49,4 +53,48 @@ def build_tiny_export(folder, styles=STYLES, resolution: int = 32, components=("
         modules["style_classifier"] = fit_style_classifier(translator, images, labels)
     folder = Path(folder)
     save_export(folder, list(styles), resolution, modules, extra={"training": {"steps": 0, "data": "synthetic"}})
+    return folder
+
+
+@dataclass
+class PaletteConfig:
+    resolution: int = 32
+    num_styles: int = 3
+
+
+@register
+class PaletteTranslator(Translator):
+    """A second translator family, as small as one can be: a style code is an RGB colour
+    (B, 3) in [-1, 1], and translation moves every pixel halfway toward it. Each style has a
+    learned colour (a seed adds a little jitter); a reference's code is its mean colour, so
+    reading a reference needs no style label and no style classifier."""
+
+    config_class = PaletteConfig
+    reference_needs_style = False
+    JITTER = 0.1
+
+    def __init__(self, config: PaletteConfig):
+        super().__init__(config)
+        self.palette = nn.Parameter(torch.zeros(config.num_styles, 3))
+
+    def style_code(self, labels, generator=None):
+        jitter = torch.rand(len(labels), 3, generator=generator).to(labels.device) * 2 - 1
+        return self.palette[labels] + self.JITTER * jitter
+
+    def style_code_from_reference(self, references, labels=None):
+        return references.mean(dim=(2, 3))
+
+    def translate(self, content, code):
+        return torch.lerp(content, code[:, :, None, None].expand_as(content), 0.5)
+
+
+def build_palette_export(folder, styles=STYLES, resolution: int = 32) -> Path:
+    """An export folder with the tiny generator and a PaletteTranslator (red, green, blue)."""
+    translator = PaletteTranslator(PaletteConfig(resolution=resolution, num_styles=len(styles)))
+    with torch.no_grad():
+        translator.palette.copy_(torch.eye(3)[: len(styles)] * 2 - 1)
+    generator = StyleGenerator(GeneratorConfig(resolution=resolution, num_styles=len(styles), z_dim=16, w_dim=32,
+                                               mapping_layers=2, channel_base=256, channel_max=32))
+    folder = Path(folder)
+    save_export(folder, list(styles), resolution, {"generator": generator, "translator": translator})
     return folder

@@ -25,10 +25,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..imageio import ImageError, open_image, pil_to_tensor, resize_crop, tensor_to_pil
+from ..nets.inversion import image_distance
 from ..storage.hub import resolve_model
 from ..storage.model_card import render_model_card
 from ..storage.model_folder import INDEX_NAME, load_export, save_export
-from .inversion import image_distance, project
 
 MAX_SIDE = 1024
 """Largest output side: `transfer` downscales larger inputs to it first; the most `size` of
@@ -101,8 +101,6 @@ class StylePipeline:
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.generator = generator.to(self.device).eval() if generator is not None else None
         self.translator = translator.to(self.device).eval() if translator is not None else None
-        if self.translator is not None:
-            self.translator.network.to(memory_format=torch.channels_last)
         self.styles = list(styles)
         self.resolution = resolution
         self.info = dict(info or {})
@@ -178,26 +176,20 @@ class StylePipeline:
 
     # ----------------------------------------------------------------- random generation
     def _latent(self, style, seed: int, truncation: float):
-        """w and noise maps of one (style, seed), both drawn from the seed (z first, so w is
-        the same as with z alone); the style may be "random" (picked by the seed). Truncation
-        pulls w toward the style's mean w and the noise toward the stored maps, so 0 gives
-        the style's average image whatever the seed."""
-        G = self.generator
+        """The generator's latent of one (style, seed), drawn from the seed, and the style
+        (which may be "random": picked by the seed). Truncation pulls it toward the style's
+        average, so 0 gives the style's average image whatever the seed."""
         if style == "random":
             style = self.styles[random.Random(seed).randrange(len(self.styles))]
         label = torch.tensor([self._label(style)], device=self.device)
-        gen = _seed_generator(seed)
-        z = torch.randn(1, G.config.z_dim, generator=gen).to(self.device)
-        noise = blend_noise(G.const_noise(), G.make_noise(1, generator=gen, device=self.device), truncation)
-        return G.truncate(G.mapping(z, label), label, truncation), noise, style
+        return self.generator.latent(label, _seed_generator(seed), truncation), style
 
     @torch.inference_mode()
     def _render(self, latents, size=None):
-        """Images of (w+, noise maps) pairs. One synthesis call per latent: convolution
-        kernels pick batch-size dependent algorithms, so batching would change pixels with
-        the batch size."""
-        G = self.generator
-        return [self._finish(tensor_to_pil(G.synthesis(ws, noise=noise)[0]), size) for ws, noise in latents]
+        """Images of generator latents. One synthesis call per latent: convolution kernels
+        pick batch-size dependent algorithms, so batching would change pixels with the batch
+        size."""
+        return [self._finish(tensor_to_pil(self.generator.synthesize(latent)[0]), size) for latent in latents]
 
     @staticmethod
     def _finish(image, size):
@@ -211,18 +203,14 @@ class StylePipeline:
         `truncation` in [0, 1] pulls toward the style's average (less variety, fewer artefacts).
         `size` (1-1024) resizes the square output (default: the model's resolution). Each image
         carries its seed and style in `image.info`."""
-        G = self._require("generator")
+        self._require("generator")
         n = _check_count("n", n)
         truncation = _check_fraction("truncation", truncation)
         size = _check_size(size)
         if style != "random":
             self._label(style)
         seed = _resolve_seed(seed, n)
-        latents, names = [], []
-        for i in range(n):
-            w, noise, name = self._latent(style, seed + i, truncation)
-            latents.append((G.broadcast(w), noise))
-            names.append(name)
+        latents, names = zip(*(self._latent(style, seed + i, truncation) for i in range(n)))
         images = self._render(latents, size)
         for i, (image, name) in enumerate(zip(images, names)):
             image.info.update(seed=seed + i, style=name)
@@ -230,38 +218,35 @@ class StylePipeline:
 
     @torch.inference_mode()
     def mix(self, coarse, fine, crossover: int = None, truncation: float = 1.0, size=None):
-        """Style mixing: layers before `crossover` take w and noise from `coarse` (layout,
-        shapes), the rest from `fine` (colours, texture). `coarse`/`fine` are (style, seed)
-        pairs; `crossover` is between 1 and num_ws - 1 (default: the middle)."""
+        """Style mixing: layers before `crossover` take the latent of `coarse` (layout,
+        shapes), the rest that of `fine` (colours, texture). `coarse`/`fine` are (style, seed)
+        pairs; `crossover` is between 1 and the generator's mix_layers - 1 (default: the middle)."""
         G = self._require("generator")
-        num_ws = G.num_ws
-        crossover = num_ws // 2 if crossover is None else _check_count("crossover", crossover, 1, num_ws - 1)
+        layers = G.mix_layers
+        crossover = layers // 2 if crossover is None else _check_count("crossover", crossover, 1, layers - 1)
         truncation = _check_fraction("truncation", truncation)
         size = _check_size(size)
         (style_a, seed_a), (style_b, seed_b) = self._pair(coarse), self._pair(fine)
-        w_a, noise_a, _ = self._latent(style_a, seed_a, truncation)
-        w_b, noise_b, _ = self._latent(style_b, seed_b, truncation)
-        ws = torch.cat([G.broadcast(w_a)[:, :crossover], G.broadcast(w_b)[:, crossover:]], dim=1)
-        # noise map k enters the layer that takes w+ entry k
-        return self._render([(ws, noise_a[:crossover] + noise_b[crossover:])], size)[0]
+        coarse_latent, fine_latent = self._latent(style_a, seed_a, truncation)[0], self._latent(style_b, seed_b, truncation)[0]
+        return self._render([G.mix_latents(coarse_latent, fine_latent, crossover)], size)[0]
 
     @torch.inference_mode()
     def invert(self, image, style=None, steps: int = 200):
-        """The generator latent w (1, w_dim) and noise maps (as `StyleGenerator.make_noise`
-        returns them) whose image looks most like `image` (path or PIL), found by optimization
-        (GAN inversion, about `steps` generator passes). Its style is `style` when given,
-        otherwise the one whose average image is closest. The generator only reaches images
-        like its training data: other pictures come out as the nearest thing it can draw."""
+        """The generator latent (for StyleGAN2: w (1, w_dim) and its noise maps) whose image
+        looks most like `image` (path or PIL), found by optimization (GAN inversion, about
+        `steps` generator passes). Its style is `style` when given, otherwise the one whose
+        average image is closest. The generator only reaches images like its training data:
+        other pictures come out as the nearest thing it can draw."""
         G = self._require("generator")
         steps = _check_count("steps", steps, 1, MAX_INVERSION_STEPS)
         picture = open_image(image, name=_image_name("the image to invert", image))
         target = pil_to_tensor(resize_crop(picture, self.resolution)).unsqueeze(0).to(self.device)
         if style is None:
-            averages = G.synthesis(G.broadcast(G.w_avg))
+            averages = G.synthesize(G.average_latent(torch.arange(len(self.styles), device=self.device)))
             label = int(image_distance(averages, target.expand_as(averages)).argmin())
         else:
             label = self._label(style)
-        return project(G, target, torch.tensor([label], device=self.device), steps=steps)
+        return G.invert(target, torch.tensor([label], device=self.device), steps=steps)
 
     def _pair(self, value):
         if not (isinstance(value, (tuple, list)) and len(value) == 2):
@@ -288,27 +273,28 @@ class StylePipeline:
         return image, pil_to_tensor(image).unsqueeze(0).to(self.device)
 
     def _reference_code(self, reference, style=None):
-        """Style code of a reference image. Its style is `style` when given, otherwise the one
-        the style classifier reads from it."""
+        """Style code of a reference image. Its style (when the translator needs it) is
+        `style` when given, otherwise the one the style classifier reads from it."""
         T = self.translator
         ref = open_image(reference, name=_image_name("the reference image", reference))
         x = pil_to_tensor(resize_crop(ref, self.resolution)).unsqueeze(0).to(self.device)
         if style is not None:
-            return T.style_from_reference(x, torch.tensor([self._label(style)], device=self.device))
-        label = self.detect_style(x)
-        return T.style_from_reference(x, torch.tensor([label], device=self.device))
+            label = torch.tensor([self._label(style)], device=self.device)
+        else:
+            label = torch.tensor([self.detect_style(x)], device=self.device) if T.reference_needs_style else None
+        return T.style_code_from_reference(x, label)
 
     @torch.inference_mode()
     def detect_style(self, reference) -> int:
         """Index of the style a reference image most likely belongs to, read by the model's
-        style classifier from the style encoder's features."""
+        style classifier from the translator's reference features."""
         if self.style_classifier is None:
             raise ValueError("this model has no style classifier (it was exported before ganstyle had one), so it "
                              "cannot tell a reference's style: name it with reference_style= (--reference-style)")
         if not torch.is_tensor(reference):
             reference = open_image(reference, name=_image_name("the reference image", reference))
             reference = pil_to_tensor(resize_crop(reference, self.resolution)).unsqueeze(0)
-        features = self.translator.encoder.features(reference.to(self.device))
+        features = self.translator.reference_features(reference.to(self.device))
         return int(self.style_classifier(features).argmax(1)[0])
 
     @torch.inference_mode()
@@ -319,21 +305,11 @@ class StylePipeline:
         _, _, h, w = content.shape
         scale = self.work_side / max(h, w)
         if scale >= 1:
-            return self._run_translator(content, code)
+            return self.translator.translate(content, code)
         size = (max(8, round(h * scale)), max(8, round(w * scale)))
         small = F.interpolate(content, size=size, mode="bilinear", antialias=True, align_corners=False)
-        change = self._run_translator(small, code) - small
+        change = self.translator.translate(small, code) - small
         return content + F.interpolate(change, size=(h, w), mode="bicubic", align_corners=False)
-
-    def _run_translator(self, content, code):
-        """The translation network on any size: padded to a multiple of its stride, and to at
-        least two strides (instance norm needs more than one value at the bottleneck)."""
-        stride = 2**self.translator.config.num_downsamples
-        _, _, h, w = content.shape
-        pad_h, pad_w = max((-h) % stride, 2 * stride - h), max((-w) % stride, 2 * stride - w)
-        x = F.pad(content, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else content
-        out = self.translator(x.contiguous(memory_format=torch.channels_last), code)
-        return out[:, :, :h, :w]
 
     @torch.inference_mode()
     def transfer(self, image, style=None, reference=None, strength: float = 1.0, seed=None,
@@ -360,8 +336,7 @@ class StylePipeline:
             codes = [code] * n
             seed = None
         else:
-            codes = [T.style_from_latent(torch.randn(1, T.config.latent_dim, generator=_seed_generator(seed + i))
-                                         .to(self.device), label) for i in range(n)]
+            codes = [T.style_code(label, _seed_generator(seed + i)) for i in range(n)]
         outputs = []
         for i, code in enumerate(codes):
             out = self._translate(content, code)
@@ -399,10 +374,8 @@ class StylePipeline:
                 style, s = self._pair(value) if isinstance(value, (tuple, list)) else (value, seed)
                 if style != "random":
                     self._label(style)
-                ends.append(self._latent(style, s, truncation)[:2])
-            (w_a, noise_a), (w_b, noise_b) = ends
-            return self._render([(G.broadcast(torch.lerp(w_a, w_b, t)), blend_noise(noise_a, noise_b, t))
-                                 for t in weights], size)
+                ends.append(self._latent(style, s, truncation)[0])
+            return self._render([G.blend_latents(*ends, t) for t in weights], size)
         T = self._require("translator")
         _, content = self._content_tensor(image)
         codes = []
@@ -410,9 +383,10 @@ class StylePipeline:
             if _is_image_like(value) or not isinstance(value, str):
                 codes.append(self._reference_code(value))
             else:
-                z = torch.randn(1, T.config.latent_dim, generator=_seed_generator(seed)).to(self.device)
-                codes.append(T.style_from_latent(z, torch.tensor([self._label(value)], device=self.device)))
-        return [tensor_to_pil(self._translate(content, torch.lerp(codes[0], codes[1], t))[0]) for t in weights]
+                codes.append(T.style_code(torch.tensor([self._label(value)], device=self.device),
+                                          _seed_generator(seed)))
+        return [tensor_to_pil(self._translate(content, T.blend_style_codes(codes, [1 - t, t]))[0])
+                for t in weights]
 
     @staticmethod
     def save_animation(frames, path, fps: int = 8, boomerang: bool = True) -> Path:
@@ -443,23 +417,6 @@ class StylePipeline:
         parts = [c for c in ("generator", "translator") if getattr(self, c) is not None]
         return (f"StylePipeline(styles={self.styles}, resolution={self.resolution}, "
                 f"components={parts}, device={self.device})")
-
-
-def blend_noise(a: list, b: list, t: float) -> list:
-    """Noise maps a fraction t of the way from `a` to `b` by spherical interpolation, so they
-    keep the spread of Gaussian noise all the way (a straight blend of two independent maps
-    fades toward zero halfway); identical maps stay as they are."""
-    return [_slerp(x, y, t) for x, y in zip(a, b)]
-
-
-def _slerp(x: torch.Tensor, y: torch.Tensor, t: float) -> torch.Tensor:
-    if t in (0, 1):  # the ends exactly, so the first and last frames are the ends' own images
-        return x if t == 0 else y
-    cos = (x.flatten() @ y.flatten()) / (x.norm() * y.norm()).clamp_min(1e-12)
-    omega = torch.arccos(cos.clamp(-1, 1))
-    if omega < 1e-4:
-        return torch.lerp(x, y, t)
-    return (torch.sin((1 - t) * omega) * x + torch.sin(t * omega) * y) / torch.sin(omega)
 
 
 def _installed(module: str) -> bool:

@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .family import Generator
+from .inversion import project
 from .layers import EqualLinear, StyledConv, ToRGB
-from .pretrained import PretrainedModule
 
 
 @dataclass
@@ -60,7 +61,7 @@ class MappingNetwork(nn.Module):
         return self.layers(torch.cat([normalize(z), normalize(self.embed(onehot))], dim=1))
 
 
-class StyleGenerator(PretrainedModule):
+class StyleGenerator(Generator):
     """Conditional StyleGAN2 generator.
 
     Example:
@@ -157,3 +158,61 @@ class StyleGenerator(PretrainedModule):
     def forward(self, z, labels, truncation: float = 1.0, noise_mode: str = "const", noise=None):
         w = self.truncate(self.mapping(z, labels), labels, truncation)
         return self.synthesis(self.broadcast(w), noise_mode=noise_mode, noise=noise)
+
+    # ------------------------------------------------------------ the Generator interface
+    def latent(self, labels, generator, truncation: float = 1.0):
+        """(w (B, w_dim), noise maps) drawn from `generator`: z first, then the maps (so w is
+        the same as with z alone). Truncation pulls w toward the style's mean w and the maps
+        toward the stored ones."""
+        device = labels.device
+        z = torch.randn(len(labels), self.config.z_dim, generator=generator).to(device)
+        noise = blend_noise(self.const_noise(), self.make_noise(len(labels), generator=generator, device=device),
+                            truncation)
+        return self.truncate(self.mapping(z, labels), labels, truncation), noise
+
+    def average_latent(self, labels):
+        """Each style's mean w with the stored noise maps."""
+        return self.w_avg[labels], self.const_noise()
+
+    def synthesize(self, latent):
+        """Images of a latent (w (B, w_dim) or w+ (B, num_ws, w_dim), noise maps)."""
+        w, noise = latent
+        return self.synthesis(w if w.ndim == 3 else self.broadcast(w), noise=noise)
+
+    def blend_latents(self, a, b, t: float):
+        """w by linear interpolation, the noise maps by spherical interpolation."""
+        return torch.lerp(a[0], b[0], t), blend_noise(a[1], b[1], t)
+
+    @property
+    def mix_layers(self) -> int:
+        return self.num_ws
+
+    def mix_latents(self, coarse, fine, crossover: int):
+        """w+ entries and noise maps before `crossover` from `coarse`, the rest from `fine`
+        (noise map k enters the layer that takes w+ entry k)."""
+        ws = torch.cat([self._plus(coarse[0])[:, :crossover], self._plus(fine[0])[:, crossover:]], dim=1)
+        return ws, coarse[1][:crossover] + fine[1][crossover:]
+
+    def _plus(self, w):
+        return w if w.ndim == 3 else self.broadcast(w)
+
+    def invert(self, target, labels, steps: int = 200):
+        """(w, noise maps) of `target` images, by the StyleGAN2 projector (nets/inversion.py)."""
+        return project(self, target, labels, steps=steps)
+
+
+def blend_noise(a: list, b: list, t: float) -> list:
+    """Noise maps a fraction t of the way from `a` to `b` by spherical interpolation, so they
+    keep the spread of Gaussian noise all the way (a straight blend of two independent maps
+    fades toward zero halfway); identical maps stay as they are."""
+    return [_slerp(x, y, t) for x, y in zip(a, b)]
+
+
+def _slerp(x: torch.Tensor, y: torch.Tensor, t: float) -> torch.Tensor:
+    if t in (0, 1):  # the ends exactly, so the first and last frames are the ends' own images
+        return x if t == 0 else y
+    cos = (x.flatten() @ y.flatten()) / (x.norm() * y.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1, 1))
+    if omega < 1e-4:
+        return torch.lerp(x, y, t)
+    return (torch.sin((1 - t) * omega) * x + torch.sin(t * omega) * y) / torch.sin(omega)

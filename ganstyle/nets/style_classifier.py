@@ -26,6 +26,7 @@ class StyleClassifier(PretrainedModule):
     """Style-encoder features (B, feature_dim) -> one logit per style."""
 
     config_class = StyleClassifierConfig
+    role = "style_classifier"
 
     def __init__(self, config: StyleClassifierConfig):
         super().__init__(config)
@@ -46,7 +47,7 @@ def encoder_features(translator, images: torch.Tensor, batch_size: int = 256) ->
         x = images[start:start + batch_size].to(device)
         if x.dtype == torch.uint8:
             x = x.float() / 127.5 - 1
-        chunks.append(translator.encoder.features(x).float().cpu())
+        chunks.append(translator.reference_features(x).float().cpu())
     return torch.cat(chunks)
 
 

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .family import Translator
 from .fast_translator import FastTranslationNetwork
 from .layers import AdaINResBlock, DownResBlock, ResBlock, leaky_relu
-from .pretrained import PretrainedModule
 
 
 @dataclass
@@ -129,7 +129,7 @@ class StyleEncoder(nn.Module):
         return out[torch.arange(len(labels), device=x.device), labels]
 
 
-class StyleTranslator(PretrainedModule):
+class StyleTranslator(Translator):
     """The three generating networks of StarGAN v2, saved and loaded together.
 
     Example:
@@ -157,9 +157,35 @@ class StyleTranslator(PretrainedModule):
         """Style code of `labels` from random latents z (B, latent_dim): diverse per seed."""
         return self.mapping(z, labels)
 
-    def style_from_reference(self, reference, labels):
-        """Style code of reference images (B, 3, H, W in [-1, 1]) read as style `labels`."""
-        return self.encoder(reference, labels)
+    def style_code(self, labels, generator=None):
+        """Style codes of `labels` from latents drawn from `generator` (diverse per seed)."""
+        z = torch.randn(len(labels), self.config.latent_dim, generator=generator).to(labels.device)
+        return self.style_from_latent(z, labels)
+
+    def style_code_from_reference(self, references, labels=None):
+        """Style code of reference images (B, 3, H, W in [-1, 1]) read as style `labels`
+        (required: the style encoder has one head per style)."""
+        if labels is None:
+            raise ValueError("StyleTranslator reads a reference as a given style: pass its labels")
+        return self.encoder(references, labels)
+
+    def translate(self, content, code):
+        """Content of any size: padded to a multiple of the network's stride, and to at least
+        two strides (instance norm needs more than one value at the bottleneck), then run
+        (the fast form on a CPU in inference) and cropped back."""
+        stride = 2**self.config.num_downsamples
+        _, _, h, w = content.shape
+        pad_h, pad_w = max((-h) % stride, 2 * stride - h), max((-w) % stride, 2 * stride - w)
+        x = F.pad(content, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else content
+        return self(x.contiguous(memory_format=torch.channels_last), code)[:, :, :h, :w]
+
+    @property
+    def reference_feature_dim(self) -> int:
+        return self.config.hidden_dim
+
+    def reference_features(self, references):
+        """The style encoder's shared features (B, hidden_dim), under its per-style heads."""
+        return self.encoder.features(references)
 
     def forward(self, content, style_code):
         if (self.fast_inference and not self.training and not torch.is_grad_enabled()

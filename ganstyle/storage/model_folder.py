@@ -2,25 +2,27 @@
 
     export/
       model_index.json      format version, style names, resolution, components, training info
-      generator/            StyleGenerator (EMA weights): config.json + model.safetensors
-      translator/           StyleTranslator (EMA weights): config.json + model.safetensors
+      generator/            e.g. StyleGenerator (EMA weights): config.json + model.safetensors
+      translator/           e.g. StyleTranslator (EMA weights): config.json + model.safetensors
       style_classifier/     StyleClassifier, reads a reference's style (with the translator)
 
-A folder holds a generator, a translator, or both. No pickle anywhere.
+A folder holds a generator, a translator, or both. `components` maps each to its class name,
+which `nets.family.model_class` (the one registry of model classes) turns back into the
+class. No pickle anywhere.
 """
 
 import os
 import shutil
 from pathlib import Path
 
-from ..nets.generator import StyleGenerator
+from ..nets.family import model_class
 from ..nets.pretrained import CheckpointError, read_json, write_json
-from ..nets.style_classifier import StyleClassifier
-from ..nets.translator import StyleTranslator
 
 FORMAT_VERSION = 1
 INDEX_NAME = "model_index.json"
-COMPONENTS = {"generator": StyleGenerator, "translator": StyleTranslator, "style_classifier": StyleClassifier}
+COMPONENTS = ("generator", "translator", "style_classifier")
+"""The components a model folder may hold: a generator, a translator, or both; a style
+classifier only beside the translator whose reference features it reads."""
 
 
 def save_export(folder, styles: list, resolution: int, components: dict, extra: dict = None) -> None:
@@ -62,6 +64,8 @@ def read_index(folder) -> dict:
     for key in ("styles", "resolution", "components"):
         if key not in index:
             raise CheckpointError(f"{path} lacks the field {key!r}")
+    if not isinstance(index["components"], dict):
+        raise CheckpointError(f"{path}: 'components' must map each component to its class name")
     unknown = sorted(set(index["components"]) - set(COMPONENTS))
     if unknown or not set(index["components"]) & {"generator", "translator"}:
         raise CheckpointError(f"{path} lists unknown or no components {unknown}; known: {sorted(COMPONENTS)}")
@@ -78,8 +82,11 @@ def load_export(folder, device=None) -> tuple:
         raise CheckpointError(f"model folder {folder} does not exist")
     index = read_index(folder)
     modules = {}
-    for name in index["components"]:
-        module = COMPONENTS[name].from_pretrained(folder / name, device=device)
+    for name, class_name in index["components"].items():
+        cls = model_class(class_name)
+        if getattr(cls, "role", name) != name:
+            raise CheckpointError(f"{folder / INDEX_NAME} lists a {class_name} (a {cls.role}) as its {name}")
+        module = cls.from_pretrained(folder / name, device=device)
         if module.config.num_styles != len(index["styles"]):
             raise CheckpointError(
                 f"{folder / name / 'config.json'} has {module.config.num_styles} styles but "
@@ -87,9 +94,9 @@ def load_export(folder, device=None) -> tuple:
             )
         modules[name] = module
     classifier = modules.get("style_classifier")
-    if classifier is not None and classifier.config.feature_dim != modules["translator"].config.hidden_dim:
+    if classifier is not None and classifier.config.feature_dim != modules["translator"].reference_feature_dim:
         raise CheckpointError(
             f"{folder / 'style_classifier' / 'config.json'} reads {classifier.config.feature_dim} features but "
-            f"the translator's style encoder gives {modules['translator'].config.hidden_dim}"
+            f"the translator's reference features have {modules['translator'].reference_feature_dim}"
         )
     return index, modules

@@ -1,11 +1,14 @@
 """The ganstyle web demo (a Gradio Blocks app; also the Hugging Face Space's entry point).
 
-    python app.py                                  # the checkpoint in checkpoints/
+    python app.py                                  # the shipped checkpoint (ganstyle's default model)
     GANSTYLE_MODEL=user/repo python app.py         # a Hub repo id, or a local export folder
 
-Tests and scripts build the app for a given model with `build_app(model)`. This file only
-wires the UI to `ganstyle.StylePipeline`: every image comes from the pipeline. Every event
-has an `api_name`, so `gradio_client` can call it; bad input ends in a `gr.Error` message.
+Wiring only: every image comes from `ganstyle.StylePipeline`, which also checks every value.
+Each tab is one small builder (`TABS`: add a function there for a new tab); `StyleApp` holds
+the event handlers. Every event has an `api_name`, so `gradio_client` can call it; bad input
+ends in a `gr.Error` message. Importing this module loads no model: `build_app(model)` builds
+the page for a model, and `demo` (what Hugging Face Spaces and `gradio app.py` look for) is
+built on first access.
 """
 
 import contextlib
@@ -17,16 +20,16 @@ import random
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from ganstyle import StylePipeline
-from ganstyle.storage.hub import DEFAULT_MODEL
-from ganstyle.storage.model_card import render_model_card
 from ganstyle.imageio import open_image
 from ganstyle.inference.pipeline import MAX_SIDE
+from ganstyle.storage.hub import DEFAULT_MODEL, default_model
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
@@ -43,6 +46,7 @@ MAX_PIXELS = 40_000_000
 """Largest upload (width x height) the app decodes at all."""
 MAX_FILE_SIZE = "20mb"
 MAX_COUNT, MAX_VARIANTS, MAX_STEPS, MAX_GRID = 16, 4, 24, 4
+"""Upper ends of the page's sliders (and of the mixing grid's seed lists): what a shared CPU answers quickly."""
 QUEUE_SIZE = 32
 """Most requests waiting at once; more get 'queue full' instead of waiting forever."""
 CONCURRENCY = int(os.environ.get("GANSTYLE_CONCURRENCY", "1"))
@@ -101,62 +105,65 @@ def image_input(label: str, **kwargs) -> gr.Image:
 
 
 def load_image(path, name: str, max_side: int = None) -> Image.Image:
-    """An uploaded image as RGB, refused when missing or above MAX_PIXELS, downscaled to
+    """An uploaded image as RGB (refused when missing or above MAX_PIXELS), downscaled to
     `max_side` on its long side when given."""
     if path is None:
         raise gr.Error(f"Upload a {name} first.", print_exception=False)
-    try:
-        with Image.open(path) as probe:
-            width, height = probe.size
-    except Exception:
-        width = height = 0  # not readable: open_image below says why
-    if width * height > MAX_PIXELS:
-        raise gr.Error(f"The {name} is {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
-                       f"this app accepts up to {MAX_PIXELS / 1e6:.0f} MP. Downscale it first.",
-                       print_exception=False)
-    image = open_image(path, name=f"The {name}")
+    image = open_image(path, name=f"The {name}", max_pixels=MAX_PIXELS)
     if max_side and max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return image
 
 
-def _count(name: str, value, low: int, high: int) -> int:
-    if value is None or not low <= value <= high:
-        raise gr.Error(f"{name} must be between {low} and {high}, got {value}.", print_exception=False)
-    return int(value)
-
-
-def _seed(value) -> int:
-    """A seed from a gr.Number: an empty box picks a random one (shown in the captions)."""
-    return random.randrange(2**31) if value is None else int(value)
-
-
 def parse_seeds(text: str, name: str) -> list:
+    """Seeds typed as whole numbers separated by commas, 1 to MAX_GRID of them."""
     try:
         seeds = [int(part) for part in str(text or "").replace(";", ",").split(",") if part.strip()]
     except ValueError:
         raise gr.Error(f"{name}: write seeds as whole numbers separated by commas, e.g. 1, 2, 3.",
                        print_exception=False) from None
-    _count(f"The number of {name}", len(seeds), 1, MAX_GRID)
+    if not 1 <= len(seeds) <= MAX_GRID:
+        raise gr.Error(f"The number of {name} must be between 1 and {MAX_GRID}, got {len(seeds)}.",
+                       print_exception=False)
     return seeds
 
 
-def gif_frame(frame: Image.Image) -> Image.Image:
-    """A palette version of an RGB frame for the GIF: fast octree palette plus Floyd-Steinberg
-    dithering. Pillow's default (median cut, no dithering) takes ~30x longer and bands."""
-    palette = frame.quantize(256, method=Image.Quantize.FASTOCTREE)
-    return frame.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
+def _whole(value):
+    """A slider's whole number as an int (a web client may send 4.0); anything else as it is,
+    for the pipeline to judge."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _caption(image) -> str:
     return f"{image.info.get('style', '')} · seed {image.info['seed']}" if "seed" in image.info else ""
 
 
-def _label_font(size: int = 14):
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow without FreeType
-        return ImageFont.load_default()
+class OutputFiles:
+    """Where handlers write their outputs: a private temporary folder, swept of files older
+    than OUTPUT_LIFETIME at most once a minute."""
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="ganstyle-app-"))
+        self._swept = 0.0
+
+    def new_path(self, name: str, suffix: str) -> Path:
+        now = time.time()
+        if now - self._swept > 60:
+            self._swept = now
+            for old in self.folder.iterdir():
+                with contextlib.suppress(OSError):  # another request may have removed it
+                    if old.stat().st_mtime < now - OUTPUT_LIFETIME:
+                        old.unlink()
+        return self.folder / f"{name}-{uuid.uuid4().hex[:12]}{suffix}"
+
+    def save(self, image: Image.Image, name: str = "image", suffix: str = ".png") -> str:
+        """`image` written to its own file. Outputs go to Gradio as files, not PIL images:
+        Gradio rewrites a PIL output in place under a content-hash name, so two requests with
+        the same result (the same photo's 'before', a popular example) could truncate a file
+        while a browser downloads it; files are copied in atomically, once."""
+        path = self.new_path(name, suffix)
+        image.save(path, **({"quality": 90} if suffix == ".webp" else {}))
+        return str(path)
 
 
 class StyleApp:
@@ -165,46 +172,24 @@ class StyleApp:
     def __init__(self, pipe: StylePipeline = None, error: str = None):
         self.pipe = pipe
         self.error = error
-        self.tmp = Path(tempfile.mkdtemp(prefix="ganstyle-app-"))
-        self._swept = 0.0
+        self.files = OutputFiles()
 
     def _pipeline(self) -> StylePipeline:
         if self.pipe is None:
             raise gr.Error(f"No model is loaded. {self.error}", print_exception=False)
         return self.pipe
 
-    def _new_path(self, name: str, suffix: str) -> Path:
-        """A fresh output file name. At most once a minute, files older than OUTPUT_LIFETIME
-        are removed."""
-        now = time.time()
-        if now - self._swept > 60:
-            self._swept = now
-            for old in self.tmp.iterdir():
-                with contextlib.suppress(OSError):  # another request may have removed it
-                    if old.stat().st_mtime < now - OUTPUT_LIFETIME:
-                        old.unlink()
-        return self.tmp / f"{name}-{uuid.uuid4().hex[:12]}{suffix}"
-
-    def _file(self, image: Image.Image, name: str = "image", suffix: str = ".png") -> str:
-        """`image` written to its own file. Outputs go to Gradio as files, not PIL images:
-        Gradio rewrites a PIL output in place under a content-hash name, so two requests with
-        the same result (the same photo's 'before', a popular example) could truncate a file
-        while a browser downloads it; files are copied in atomically, once."""
-        path = self._new_path(name, suffix)
-        image.save(path, **({"quality": 90} if suffix == ".webp" else {}))
-        return str(path)
-
     @_user_errors("Generation")
     def generate(self, style, seed, truncation, count, progress=gr.Progress()):
         pipe = self._pipeline()
-        count = _count("Count", count, 1, MAX_COUNT)
         styles = pipe.styles if style == ALL_STYLES else [style]
-        seed = _seed(seed)
+        seed = random.randrange(2**31) if seed is None else seed  # one seed for every style
         images = []
         for k, name in enumerate(styles):
             progress(k / len(styles), desc=f"Generating {name}")
-            images += pipe.generate(name, n=count, seed=seed, truncation=truncation, size=DISPLAY_SIZE)
-        return [(self._file(image, f"{image.info['style']}-{image.info['seed']}"), _caption(image)) for image in images]
+            images += pipe.generate(name, n=_whole(count), seed=seed, truncation=truncation, size=DISPLAY_SIZE)
+        return [(self.files.save(image, f"{image.info['style']}-{image.info['seed']}"), _caption(image))
+                for image in images]
 
     @_user_errors("Style transfer")
     def transfer(self, photo, target, style, reference, strength, preserve_color, seed, variants,
@@ -212,17 +197,14 @@ class StyleApp:
         pipe = self._pipeline()
         content = load_image(photo, "photo", max_side=MAX_SIDE)  # the size the result will have
         if target == TARGET_REFERENCE:
-            targets = [dict(reference=load_image(reference, "reference image"))]
+            kwargs = dict(reference=load_image(reference, "reference image"))
         else:
-            seed = _seed(seed)
-            n = _count("Variants", variants, 1, MAX_VARIANTS)
-            targets = [dict(style=style, seed=seed + i) for i in range(n)]
-        outputs = []
-        for i, kwargs in enumerate(targets):
-            progress(i / len(targets), desc=f"Painting variant {i + 1} of {len(targets)}")
-            outputs += pipe.transfer(content, strength=strength, preserve_color=bool(preserve_color), **kwargs)
-        gallery = [(self._file(image, "painted"), _caption(image) or "in the reference's style") for image in outputs]
-        return (self._file(content, "before", ".webp"), self._file(outputs[0], "after", ".webp")), gallery
+            kwargs = dict(style=style, seed=seed, n=_whole(variants))
+        progress(0, desc="Painting")
+        outputs = pipe.transfer(content, strength=strength, preserve_color=bool(preserve_color), **kwargs)
+        gallery = [(self.files.save(image, "painted"), _caption(image) or "in the reference's style")
+                   for image in outputs]
+        return (self.files.save(content, "before", ".webp"), self.files.save(outputs[0], "after", ".webp")), gallery
 
     def compare_variant(self, comparison, evt: gr.SelectData):
         """Show the variant clicked in the gallery in the before/after slider."""
@@ -234,66 +216,44 @@ class StyleApp:
     def interpolate(self, start_style, start_seed, start_reference, end_style, end_seed, end_reference, photo,
                     steps, truncation, progress=gr.Progress()):
         pipe = self._pipeline()
-        steps = _count("Steps", steps, 2, MAX_STEPS)
-        progress(0.1, desc="Rendering frames")
+        start = load_image(start_reference, "start reference") if start_reference else None
+        end = load_image(end_reference, "end reference") if end_reference else None
         if photo is None:
-            if start_reference or end_reference:
+            if start or end:
                 progress(0.1, desc="Finding the reference images in the generator's latent space")
-            start = load_image(start_reference, "start reference") if start_reference else (start_style,
-                                                                                          _seed(start_seed))
-            end = load_image(end_reference, "end reference") if end_reference else (end_style, _seed(end_seed))
-            frames = pipe.interpolate(start, end, steps=steps, truncation=truncation, size=DISPLAY_SIZE)
+            start, end = start or (start_style, start_seed), end or (end_style, end_seed)
+            frames = pipe.interpolate(start, end, steps=_whole(steps), truncation=truncation, size=DISPLAY_SIZE)
         else:
+            progress(0.1, desc="Rendering frames")
             content = load_image(photo, "photo", max_side=ANIMATION_SIDE)
-            start = load_image(start_reference, "start reference") if start_reference else start_style
-            end = load_image(end_reference, "end reference") if end_reference else end_style
-            frames = pipe.interpolate(start, end, steps=steps, seed=_seed(start_seed), image=content)
+            frames = pipe.interpolate(start or start_style, end or end_style, steps=_whole(steps), seed=start_seed,
+                                      image=content)
         progress(0.9, desc="Writing the GIF")
-        gif = str(pipe.save_animation([gif_frame(f) for f in frames], self._new_path("interpolation", ".gif"), fps=8))
-        return [self._file(frame, f"frame-{i:02d}") for i, frame in enumerate(frames)], gif, gif
+        gif = str(pipe.save_animation(frames, self.files.new_path("interpolation", ".gif"), fps=8))
+        return [self.files.save(frame, f"frame-{i:02d}") for i, frame in enumerate(frames)], gif, gif
 
     @_user_errors("Style mixing")
     def mix(self, coarse_style, coarse_seeds, fine_style, fine_seeds, crossover, truncation,
             progress=gr.Progress()):
         """A grid: fine sources across the top, coarse sources down the left, mixes inside."""
         pipe = self._pipeline()
-        rows = parse_seeds(coarse_seeds, "coarse seeds")
-        cols = parse_seeds(fine_seeds, "fine seeds")
-        crossover = None if crossover is None else int(crossover)
-        cell, edge = GRID_CELL, GRID_CELL + GRID_GAP  # sources sit apart from the mixes
-        grid = Image.new("RGB", (edge + len(cols) * cell, edge + len(rows) * cell), "white")
-        draw = ImageDraw.Draw(grid)
-        font = _label_font()
-        draw.text((8, 8), "rows: coarse\n(layout)\n\ncolumns: fine\n(colour, texture)", fill=(60, 60, 60),
-                  font=font)
-        for j, seed in enumerate(cols):
-            grid.paste(pipe.generate(fine_style, n=1, seed=seed, truncation=truncation, size=cell)[0],
-                       (edge + j * cell, 0))
-        for i, row_seed in enumerate(rows):
-            progress(i / len(rows), desc=f"Mixing row {i + 1} of {len(rows)}")
-            grid.paste(pipe.generate(coarse_style, n=1, seed=row_seed, truncation=truncation, size=cell)[0],
-                       (0, edge + i * cell))
-            for j, col_seed in enumerate(cols):
-                mixed = pipe.mix((coarse_style, row_seed), (fine_style, col_seed), crossover=crossover,
-                                 truncation=truncation, size=cell)
-                grid.paste(mixed, (edge + j * cell, edge + i * cell))
-        return self._file(grid, "mixing-grid")
+        rows, columns = parse_seeds(coarse_seeds, "coarse seeds"), parse_seeds(fine_seeds, "fine seeds")
+        progress(0, desc="Mixing")
+        grid = pipe.mix_grid(coarse_style, rows, fine_style, columns, crossover=_whole(crossover),
+                             truncation=truncation, size=GRID_CELL, gap=GRID_GAP)
+        return self.files.save(grid, "mixing-grid")
 
 
 def load_pipeline(model):
-    """(pipeline, None) or (None, a message saying why no model could be loaded)."""
-    if model is None:
-        model = os.environ.get("GANSTYLE_MODEL") or DEFAULT_MODEL
+    """(pipeline, None) or (None, a message saying why no model could be loaded). `model`: a
+    StylePipeline, a folder or Hub repo id, or None for ganstyle's default model."""
     if isinstance(model, StylePipeline):
         return model, None
-    if Path(model) == DEFAULT_MODEL and not DEFAULT_MODEL.is_dir():
-        return None, (f"The default checkpoint `{DEFAULT_MODEL.relative_to(ROOT)}` is not there yet. "
-                      "Set the environment variable `GANSTYLE_MODEL` to an export folder or a Hugging Face "
-                      "Hub repo id and restart the app.")
     try:
+        model = default_model() if model is None else model
         return StylePipeline.from_pretrained(model), None
     except (ValueError, TypeError, OSError) as err:
-        return None, f"Cannot load `{model}`: {err}"
+        return None, f"Cannot load `{model or 'the default model'}`: {err}"
 
 
 def _model_name(model, pipe) -> str:
@@ -317,15 +277,9 @@ def read_examples() -> dict:
 
 
 def model_card_markdown(pipe: StylePipeline) -> str:
-    """The model's card (its README.md, or one rendered from model_index.json) without front
-    matter, with headings pushed down a level to sit under the About tab's own."""
-    card = pipe.source / "README.md" if pipe.source else None
-    if card is not None and card.is_file():
-        text = card.read_text(encoding="utf-8")
-    else:
-        components = [c for c in ("generator", "translator") if getattr(pipe, c) is not None]
-        text = render_model_card({**pipe.info, "styles": pipe.styles, "resolution": pipe.resolution,
-                                  "components": components})
+    """The model's card without front matter, with headings pushed down a level to sit under
+    the About tab's own."""
+    text = pipe.model_card()
     if text.startswith("---"):
         text = text.split("---", 2)[2]
     return "\n".join("#" + line if line.startswith("#") else line for line in text.strip().splitlines())
@@ -388,173 +342,209 @@ def seed_box(api_name: str, label: str = "Seed", value: int = 0, **kwargs) -> gr
     return box
 
 
+@dataclass
+class Page:
+    """What every tab builder reads: the model (or why there is none), the handlers, the
+    example files and the options shared by every model event."""
+
+    pipe: StylePipeline
+    error: str
+    model_name: str
+    handlers: StyleApp
+    examples: dict
+    events: dict = field(default_factory=lambda: dict(concurrency_limit=CONCURRENCY, concurrency_id="model"))
+
+    @property
+    def styles(self) -> list:
+        return self.pipe.styles if self.pipe else []
+
+    @property
+    def first(self):
+        return self.styles[0] if self.styles else None
+
+    @property
+    def last(self):
+        return self.styles[-1] if self.styles else None
+
+    @property
+    def paintings(self) -> list:
+        """The styles a photo is repainted in by default (all but 'photo')."""
+        return [s for s in self.styles if s != "photo"] or self.styles
+
+    def has(self, component: str) -> bool:
+        return bool(self.pipe and component in self.pipe.components)
+
+    @property
+    def mix_layers(self) -> int:
+        return max(3, self.pipe.generator.mix_layers if self.has("generator") else 8)
+
+
+def generate_tab(page: Page) -> None:
+    styles, h = page.styles, page.handlers
+    with gr.Tab("Random generation", id="generate"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                style = gr.Dropdown([ALL_STYLES, *styles], value=ALL_STYLES, label="Style")
+                seed = seed_box("randomize_generate_seed")
+                truncation = gr.Slider(0, 1, value=0.7, step=0.05, label="Truncation",
+                                       info="lower: closer to the style's average, fewer artefacts")
+                count = gr.Slider(1, MAX_COUNT, value=4, step=1, label="Count", info="images per style")
+                button = gr.Button("Generate", variant="primary", interactive=page.has("generator"))
+            with gr.Column(scale=2):
+                gallery = gr.Gallery(label="Generated images", columns=4, format="png", height=560,
+                                     buttons=["download", "download_all", "fullscreen"], elem_id="generate-gallery")
+        inputs = [style, seed, truncation, count]
+        button.click(h.generate, inputs, gallery, api_name="generate", **page.events)
+        if styles:
+            gr.Examples([[ALL_STYLES, 0, 0.7, 2], [page.last, 42, 0.5, 8], [page.first, 7, 1.0, 4]], inputs,
+                        api_name="example_generate")
+
+
+def _transfer_examples(page: Page) -> list:
+    """Example rows of the transfer tab: each example photo in a painting style, and the first
+    one in the style of the first example reference."""
+    paintings, examples = page.paintings, page.examples
+    if not paintings:
+        return []
+    rows = [[e["path"], TARGET_STYLE, paintings[i % len(paintings)], None, 1.0, False, i, 2]
+            for i, e in enumerate(examples["photos"])]
+    if rows and examples["references"]:
+        rows.append([rows[0][0], TARGET_REFERENCE, paintings[0], examples["references"][0]["path"], 0.8, False, 0, 1])
+    return rows
+
+
+def transfer_tab(page: Page) -> None:
+    h = page.handlers
+    with gr.Tab("Style transfer", id="transfer"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                photo = image_input("Photo", height=260, elem_id="transfer-photo")
+                target = gr.Radio([TARGET_STYLE, TARGET_REFERENCE], value=TARGET_STYLE, label="Target")
+                style = gr.Dropdown(page.styles, value=page.paintings[0] if page.paintings else None, label="Style")
+                reference = image_input("Reference image (its style is copied)", height=200, visible=False,
+                                        elem_id="transfer-reference")
+                strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength",
+                                     info="0 keeps the photo, 1 is the full style")
+                colors = gr.Checkbox(label="Preserve the photo's colours")
+                seed = seed_box("randomize_transfer_seed")
+                variants = gr.Slider(1, MAX_VARIANTS, value=2, step=1, label="Variants",
+                                     info="different seeds of the style")
+                button = gr.Button("Repaint", variant="primary", interactive=page.has("translator"))
+            with gr.Column(scale=2):
+                slider = gr.ImageSlider(label="Before / after", type="filepath", max_height=520,
+                                        elem_id="transfer-slider")
+                gallery = gr.Gallery(label="Variants (click one to compare)", columns=4, format="png", height=240,
+                                     object_fit="contain", fit_columns=False,
+                                     buttons=["download", "download_all", "fullscreen"], elem_id="transfer-gallery")
+        target.change(lambda t: [gr.update(visible=t == TARGET_STYLE), gr.update(visible=t != TARGET_STYLE),
+                                 gr.update(visible=t == TARGET_STYLE), gr.update(visible=t == TARGET_STYLE)],
+                      target, [style, reference, seed, variants], api_name="transfer_target", queue=False)
+        inputs = [photo, target, style, reference, strength, colors, seed, variants]
+        button.click(h.transfer, inputs, [slider, gallery], api_name="transfer", **page.events)
+        gallery.select(h.compare_variant, slider, slider, api_name="compare_variant", api_visibility="private",
+                       queue=False)
+        rows = _transfer_examples(page)
+        if rows:
+            gr.Examples(rows, inputs, api_name="example_transfer",
+                        example_labels=[f"{e[2] if e[1] == TARGET_STYLE else 'reference'}: {Path(e[0]).stem}"
+                                        for e in rows])
+
+
+def interpolation_section(page: Page) -> None:
+    styles, first, last = page.styles, page.first, page.last
+    gr.Markdown("### Interpolation\nA walk from one style (and seed) to another. Either end may "
+                "be a reference image instead (the generator's closest image to it). Add a photo to "
+                "walk its repainting instead.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            with gr.Row():
+                start = gr.Dropdown(styles, value=first, label="Start style", min_width=120)
+                start_seed = seed_box("randomize_start_seed", "Start seed", 0, min_width=120)
+            with gr.Row():
+                end = gr.Dropdown(styles, value=last, label="End style", min_width=120)
+                end_seed = seed_box("randomize_end_seed", "End seed", 1, min_width=120)
+            steps = gr.Slider(2, MAX_STEPS, value=8, step=1, label="Steps")
+            truncation = gr.Slider(0, 1, value=0.7, step=0.05, label="Truncation")
+            with gr.Accordion("Photo and reference images (optional)", open=False):
+                photo = image_input("Photo to repaint along the walk", height=180)
+                with gr.Row():
+                    start_ref = image_input("Start reference", height=140, elem_id="interpolate-start-ref")
+                    end_ref = image_input("End reference", height=140, elem_id="interpolate-end-ref")
+            button = gr.Button("Interpolate", variant="primary", interactive=page.pipe is not None)
+        with gr.Column(scale=2):
+            gallery = gr.Gallery(label="Frames", columns=8, format="png", height=200,
+                                 buttons=["download", "download_all", "fullscreen"], elem_id="interpolate-gallery")
+            with gr.Row():
+                preview = gr.Image(label="Animation", type="filepath", height=260, elem_id="interpolate-animation")
+                gif = gr.File(label="Download the GIF", elem_id="interpolate-gif")
+    inputs = [start, start_seed, start_ref, end, end_seed, end_ref, photo, steps, truncation]
+    button.click(page.handlers.interpolate, inputs, [gallery, preview, gif], api_name="interpolate", **page.events)
+    if styles:
+        rows = [[first, 0, None, last, 0, None, None, 12, 0.7], [last, 3, None, last, 9, None, None, 8, 0.7]]
+        if page.examples["photos"] and len(page.paintings) > 1:
+            rows.append([page.paintings[0], 0, None, page.paintings[-1], 0, None,
+                         page.examples["photos"][0]["path"], 8, 0.7])
+        gr.Examples(rows, inputs, api_name="example_interpolate")
+
+
+def mixing_section(page: Page) -> None:
+    styles, first, last, layers = page.styles, page.first, page.last, page.mix_layers
+    gr.Markdown("### Style mixing\nEach cell takes its layout from its row (coarse layers) and "
+                "its colours and texture from its column (fine layers).")
+    with gr.Row():
+        with gr.Column(scale=1):
+            with gr.Row():
+                coarse = gr.Dropdown(styles, value=first, label="Coarse style (rows)")
+                coarse_seeds = gr.Textbox("1, 2, 3", label="Coarse seeds", info=f"1 to {MAX_GRID}, comma separated")
+            with gr.Row():
+                fine = gr.Dropdown(styles, value=last, label="Fine style (columns)")
+                fine_seeds = gr.Textbox("4, 5, 6", label="Fine seeds", info=f"1 to {MAX_GRID}, comma separated")
+            crossover = gr.Slider(1, layers - 1, value=layers // 2, step=1, label="Crossover layer",
+                                  info="low: only the coarsest layout comes from the rows")
+            truncation = gr.Slider(0, 1, value=0.7, step=0.05, label="Truncation")
+            button = gr.Button("Mix", variant="primary", interactive=page.has("generator"))
+        with gr.Column(scale=2):
+            grid = gr.Image(label="Mixing grid", type="filepath", height=520, elem_id="mix-grid")
+    inputs = [coarse, coarse_seeds, fine, fine_seeds, crossover, truncation]
+    button.click(page.handlers.mix, inputs, grid, api_name="mix", **page.events)
+    if styles:
+        gr.Examples([[first, "1, 2, 3", last, "4, 5, 6", layers // 2, 0.7],
+                     [last, "10, 11", first, "20, 21, 22, 23", max(1, layers // 4), 0.7]], inputs,
+                    api_name="example_mix")
+
+
+def interpolate_tab(page: Page) -> None:
+    with gr.Tab("Interpolation & mixing", id="interpolate"):
+        interpolation_section(page)
+        mixing_section(page)
+
+
+def about_tab(page: Page) -> None:
+    with gr.Tab("About", id="about"):
+        gr.Markdown(about_markdown(page.pipe, page.error, page.model_name), elem_id="about")
+
+
+TABS = (generate_tab, transfer_tab, interpolate_tab, about_tab)
+"""The page's tabs, in order: each builds its widgets and events from the `Page`."""
+
+
 def build_app(model=None) -> gr.Blocks:
     """The Blocks app for `model`: a StylePipeline, an export folder or Hub repo id, or None
     for $GANSTYLE_MODEL (default: the checkpoint in checkpoints/). A model that cannot be
     loaded gives a page that says why, and whose actions answer with that message."""
     pipe, error = load_pipeline(model)
-    handlers = StyleApp(pipe, error)
-    styles = pipe.styles if pipe else []
-    first = styles[0] if styles else None
-    last = styles[-1] if styles else None
-    painting = [s for s in styles if s != "photo"] or styles
-    has_generator = bool(pipe and pipe.generator is not None)
-    has_translator = bool(pipe and pipe.translator is not None)
-    num_ws = max(3, pipe.generator.num_ws if has_generator else 8)
-    model_name = _model_name(model, pipe)
-    examples = read_examples()
-    model_events = dict(concurrency_limit=CONCURRENCY, concurrency_id="model")
-
+    page = Page(pipe, error, _model_name(model, pipe), StyleApp(pipe, error), read_examples())
     with gr.Blocks(title="ganstyle: style-diverse GAN images", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# ganstyle\nRandom images in several styles, photos repainted in a style or in the "
                     "style of a reference image, and smooth walks and mixes between styles, all from one GAN.")
         if pipe is None:
             gr.Markdown(f"> **No model loaded.** {error}", elem_id="model-missing")
         else:
-            gr.Markdown(f"Model `{model_name}` · styles: **{', '.join(styles)}** · "
+            gr.Markdown(f"Model `{page.model_name}` · styles: **{', '.join(pipe.styles)}** · "
                         f"{pipe.resolution} px (shown at {DISPLAY_SIZE} px)", elem_id="model-line")
-
         with gr.Tabs():
-            # ---------------------------------------------------------------- random generation
-            with gr.Tab("Random generation", id="generate"):
-                with gr.Row():
-                    with gr.Column(scale=1):
-                        gen_style = gr.Dropdown([ALL_STYLES, *styles], value=ALL_STYLES, label="Style")
-                        gen_seed = seed_box("randomize_generate_seed")
-                        gen_trunc = gr.Slider(0, 1, value=0.7, step=0.05, label="Truncation",
-                                              info="lower: closer to the style's average, fewer artefacts")
-                        gen_count = gr.Slider(1, MAX_COUNT, value=4, step=1, label="Count",
-                                              info="images per style")
-                        gen_button = gr.Button("Generate", variant="primary", interactive=has_generator)
-                    with gr.Column(scale=2):
-                        gen_gallery = gr.Gallery(label="Generated images", columns=4, format="png", height=560,
-                                                 buttons=["download", "download_all", "fullscreen"],
-                                                 elem_id="generate-gallery")
-                gen_button.click(handlers.generate, [gen_style, gen_seed, gen_trunc, gen_count], gen_gallery,
-                                 api_name="generate", **model_events)
-                if styles:
-                    gr.Examples([[ALL_STYLES, 0, 0.7, 2], [last, 42, 0.5, 8], [first, 7, 1.0, 4]],
-                                [gen_style, gen_seed, gen_trunc, gen_count], api_name="example_generate")
-
-            # ---------------------------------------------------------------- style transfer
-            with gr.Tab("Style transfer", id="transfer"):
-                with gr.Row():
-                    with gr.Column(scale=1):
-                        tr_photo = image_input("Photo", height=260, elem_id="transfer-photo")
-                        tr_target = gr.Radio([TARGET_STYLE, TARGET_REFERENCE], value=TARGET_STYLE, label="Target")
-                        tr_style = gr.Dropdown(styles, value=painting[0] if painting else None, label="Style")
-                        tr_reference = image_input("Reference image (its style is copied)", height=200,
-                                                  visible=False, elem_id="transfer-reference")
-                        tr_strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength",
-                                                info="0 keeps the photo, 1 is the full style")
-                        tr_colors = gr.Checkbox(label="Preserve the photo's colours")
-                        tr_seed = seed_box("randomize_transfer_seed")
-                        tr_variants = gr.Slider(1, MAX_VARIANTS, value=2, step=1, label="Variants",
-                                                info="different seeds of the style")
-                        tr_button = gr.Button("Repaint", variant="primary", interactive=has_translator)
-                    with gr.Column(scale=2):
-                        tr_slider = gr.ImageSlider(label="Before / after", type="filepath", max_height=520,
-                                                   elem_id="transfer-slider")
-                        tr_gallery = gr.Gallery(label="Variants (click one to compare)", columns=4, format="png",
-                                                height=240, object_fit="contain", fit_columns=False,
-                                                buttons=["download", "download_all", "fullscreen"],
-                                                elem_id="transfer-gallery")
-                tr_target.change(lambda t: [gr.update(visible=t == TARGET_STYLE), gr.update(visible=t != TARGET_STYLE),
-                                            gr.update(visible=t == TARGET_STYLE), gr.update(visible=t == TARGET_STYLE)],
-                                 tr_target, [tr_style, tr_reference, tr_seed, tr_variants],
-                                 api_name="transfer_target", queue=False)
-                tr_button.click(handlers.transfer, [tr_photo, tr_target, tr_style, tr_reference, tr_strength,
-                                                    tr_colors, tr_seed, tr_variants], [tr_slider, tr_gallery],
-                                api_name="transfer", **model_events)
-                tr_gallery.select(handlers.compare_variant, tr_slider, tr_slider, api_name="compare_variant",
-                                  api_visibility="private", queue=False)
-                photo_examples = [[e["path"], TARGET_STYLE, painting[i % len(painting)], None, 1.0, False, i, 2]
-                                  for i, e in enumerate(examples["photos"])] if painting else []
-                if photo_examples and examples["references"]:
-                    ref = examples["references"][0]
-                    photo_examples.append([photo_examples[0][0], TARGET_REFERENCE, painting[0], ref["path"], 0.8,
-                                           False, 0, 1])
-                if photo_examples:
-                    gr.Examples(photo_examples, [tr_photo, tr_target, tr_style, tr_reference, tr_strength, tr_colors,
-                                                 tr_seed, tr_variants], api_name="example_transfer",
-                                example_labels=[f"{e[2] if e[1] == TARGET_STYLE else 'reference'}: "
-                                                f"{Path(e[0]).stem}" for e in photo_examples])
-
-            # ---------------------------------------------------------------- interpolation and mixing
-            with gr.Tab("Interpolation & mixing", id="interpolate"):
-                gr.Markdown("### Interpolation\nA walk from one style (and seed) to another. Either end may "
-                            "be a reference image instead (the generator's closest image to it). Add a photo to "
-                            "walk its repainting instead.")
-                with gr.Row():
-                    with gr.Column(scale=1):
-                        with gr.Row():
-                            in_start = gr.Dropdown(styles, value=first, label="Start style", min_width=120)
-                            in_start_seed = seed_box("randomize_start_seed", "Start seed", 0, min_width=120)
-                        with gr.Row():
-                            in_end = gr.Dropdown(styles, value=last, label="End style", min_width=120)
-                            in_end_seed = seed_box("randomize_end_seed", "End seed", 1, min_width=120)
-                        in_steps = gr.Slider(2, MAX_STEPS, value=8, step=1, label="Steps")
-                        in_trunc = gr.Slider(0, 1, value=0.7, step=0.05, label="Truncation")
-                        with gr.Accordion("Photo and reference images (optional)", open=False):
-                            in_photo = image_input("Photo to repaint along the walk", height=180)
-                            with gr.Row():
-                                in_start_ref = image_input("Start reference", height=140,
-                                                           elem_id="interpolate-start-ref")
-                                in_end_ref = image_input("End reference", height=140, elem_id="interpolate-end-ref")
-                        in_button = gr.Button("Interpolate", variant="primary", interactive=pipe is not None)
-                    with gr.Column(scale=2):
-                        in_gallery = gr.Gallery(label="Frames", columns=8, format="png", height=200,
-                                                buttons=["download", "download_all", "fullscreen"],
-                                                elem_id="interpolate-gallery")
-                        with gr.Row():
-                            in_preview = gr.Image(label="Animation", type="filepath", height=260,
-                                                  elem_id="interpolate-animation")
-                            in_gif = gr.File(label="Download the GIF", elem_id="interpolate-gif")
-                in_button.click(handlers.interpolate, [in_start, in_start_seed, in_start_ref, in_end, in_end_seed,
-                                                       in_end_ref, in_photo, in_steps, in_trunc],
-                                [in_gallery, in_preview, in_gif], api_name="interpolate", **model_events)
-                if styles:
-                    interp_examples = [[first, 0, None, last, 0, None, None, 12, 0.7],
-                                       [last, 3, None, last, 9, None, None, 8, 0.7]]
-                    if examples["photos"] and len(painting) > 1:
-                        interp_examples.append([painting[0], 0, None, painting[-1], 0, None,
-                                                examples["photos"][0]["path"], 8, 0.7])
-                    gr.Examples(interp_examples, [in_start, in_start_seed, in_start_ref, in_end, in_end_seed,
-                                                  in_end_ref, in_photo, in_steps, in_trunc],
-                                api_name="example_interpolate")
-
-                gr.Markdown("### Style mixing\nEach cell takes its layout from its row (coarse layers) and "
-                            "its colours and texture from its column (fine layers).")
-                with gr.Row():
-                    with gr.Column(scale=1):
-                        with gr.Row():
-                            mx_coarse = gr.Dropdown(styles, value=first, label="Coarse style (rows)")
-                            mx_coarse_seeds = gr.Textbox("1, 2, 3", label="Coarse seeds",
-                                                         info=f"1 to {MAX_GRID}, comma separated")
-                        with gr.Row():
-                            mx_fine = gr.Dropdown(styles, value=last, label="Fine style (columns)")
-                            mx_fine_seeds = gr.Textbox("4, 5, 6", label="Fine seeds",
-                                                       info=f"1 to {MAX_GRID}, comma separated")
-                        mx_crossover = gr.Slider(1, num_ws - 1, value=num_ws // 2, step=1,
-                                                 label="Crossover layer",
-                                                 info="low: only the coarsest layout comes from the rows")
-                        mx_trunc = gr.Slider(0, 1, value=0.7, step=0.05, label="Truncation")
-                        mx_button = gr.Button("Mix", variant="primary", interactive=has_generator)
-                    with gr.Column(scale=2):
-                        mx_grid = gr.Image(label="Mixing grid", type="filepath", height=520,
-                                           elem_id="mix-grid")
-                mx_button.click(handlers.mix, [mx_coarse, mx_coarse_seeds, mx_fine, mx_fine_seeds, mx_crossover,
-                                               mx_trunc], mx_grid, api_name="mix", **model_events)
-                if styles:
-                    gr.Examples([[first, "1, 2, 3", last, "4, 5, 6", num_ws // 2, 0.7],
-                                 [last, "10, 11", first, "20, 21, 22, 23", max(1, num_ws // 4), 0.7]],
-                                [mx_coarse, mx_coarse_seeds, mx_fine, mx_fine_seeds, mx_crossover, mx_trunc],
-                                api_name="example_mix")
-
-            # ---------------------------------------------------------------- about
-            with gr.Tab("About", id="about"):
-                gr.Markdown(about_markdown(pipe, error, model_name), elem_id="about")
-
+            for tab in TABS:
+                tab(page)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     return demo
 
@@ -562,7 +552,18 @@ def build_app(model=None) -> gr.Blocks:
 LAUNCH_OPTIONS = dict(max_file_size=MAX_FILE_SIZE, footer_links=["api", "gradio"])
 """Options of `demo.launch` for this app (tests and benchmarks use them too)."""
 
-demo = build_app()
+
+@functools.cache
+def _default_demo() -> gr.Blocks:
+    return build_app()
+
+
+def __getattr__(name):
+    """`demo`, built on first access, so that importing this module loads no model."""
+    if name == "demo":
+        return _default_demo()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if __name__ == "__main__":
-    demo.launch(**LAUNCH_OPTIONS)
+    _default_demo().launch(**LAUNCH_OPTIONS)

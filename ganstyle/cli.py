@@ -72,7 +72,8 @@ def _run_train(args):
 
 def _model_args(p):
     p.add_argument("--model", default=None,
-                   help="export folder or Hugging Face Hub repo id (default: the checkpoint in checkpoints/)")
+                   help="export folder or Hugging Face Hub repo id (default: $GANSTYLE_MODEL, else the checkpoint "
+                        "in checkpoints/)")
     p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--seed", type=int, default=None)
@@ -80,13 +81,9 @@ def _model_args(p):
 
 def _load(args):
     from .inference.pipeline import StylePipeline
-    from .storage.hub import DEFAULT_MODEL
-    # StylePipeline
+    from .storage.hub import default_model
 
-    model = args.model or DEFAULT_MODEL
-    if args.model is None and not Path(model).is_dir():
-        raise ValueError(f"no --model given and no default checkpoint at {model}")
-    return StylePipeline.from_pretrained(model, revision=args.revision, device=args.device)
+    return StylePipeline.from_pretrained(args.model or default_model(), revision=args.revision, device=args.device)
 
 
 def _check_out(out: Path, count: int) -> None:

@@ -36,11 +36,12 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def open_image(source, name: str = None) -> Image.Image:
+def open_image(source, name: str = None, max_pixels: int = None) -> Image.Image:
     """Open a path, bytes, file object, PIL image or HxWxC uint8 array as an RGB PIL image.
 
     Refuses with `ImageError`: missing files, files that are not images, truncated images,
-    zero-size images and decompression bombs (more pixels than Pillow's safety limit)."""
+    zero-size images, images of more than `max_pixels` (width x height; checked before
+    decoding) and decompression bombs (more pixels than Pillow's safety limit)."""
     label = name or (str(source) if isinstance(source, (str, Path)) else "the image")
     opened = None  # a file this function opened: closed on every path, success or not
     try:
@@ -64,6 +65,9 @@ def open_image(source, name: str = None) -> Image.Image:
             raise TypeError(f"expected a path, PIL image, bytes or numpy array, got {type(source).__name__}")
         if image.width == 0 or image.height == 0:
             raise ImageError(f"{label} has zero size ({image.width}x{image.height})")
+        if max_pixels and image.width * image.height > max_pixels:
+            raise ImageError(f"{label} is {image.width}x{image.height} pixels ({image.width * image.height / 1e6:.3g} "
+                             f"MP); at most {max_pixels / 1e6:.3g} MP are accepted. Downscale it first.")
         image = ImageOps.exif_transpose(image)
         image.load()
         return to_rgb(image)

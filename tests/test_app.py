@@ -210,7 +210,7 @@ BAD_INPUTS = [
     ("truncated file", TRANSFER, lambda f: (handle_file(f / "truncated.jpg"), "Named style", "circle", None, 1.0,
                                             False, 0, 1), "truncated or corrupt"),
     ("huge image", TRANSFER, lambda f: (handle_file(f / "huge.png"), "Named style", "circle", None, 1.0, False, 0, 1),
-     "8000x6000 pixels (48 MP); this app accepts up to 40 MP"),
+     "8000x6000 pixels (48 MP); at most 40 MP are accepted"),
     ("decompression bomb", TRANSFER, lambda f: (handle_file(f / "bomb.png"), "Named style", "circle", None, 1.0,
                                                 False, 0, 1), "too large to open safely"),
     ("no reference", TRANSFER, lambda f: (handle_file(PHOTO), "Reference image", "circle", None, 1.0, False, 0, 1),
@@ -266,3 +266,20 @@ def test_missing_model_page_and_errors(tmp_path):
         with pytest.raises(AppError, match="No model is loaded"):
             client = Client(url, verbose=False, analytics_enabled=False)
             client.predict("All styles", 0, 0.7, 1, api_name="/generate")
+
+
+def test_importing_the_app_loads_no_model_and_demo_is_built_once(model, monkeypatch):
+    import importlib
+
+    import gradio as gr
+
+    import app
+
+    app._default_demo.cache_clear()
+    importlib.reload(app)
+    assert app._default_demo.cache_info().currsize == 0
+    monkeypatch.setenv("GANSTYLE_MODEL", str(model))
+    demo = app.demo  # what Hugging Face Spaces and `gradio app.py` read
+    assert isinstance(demo, gr.Blocks) and app.demo is demo
+    with pytest.raises(AttributeError, match="no attribute 'dmeo'"):
+        app.dmeo

@@ -108,7 +108,8 @@ def test_generate_uses_the_default_checkpoint(capsys, tiny_dir, pipe, tmp_path, 
     code, _, _ = cli(capsys, "generate", "--style", "square", "--seed", 1, "--out", tmp_path / "d.png")
     assert code == 0 and same(opened(tmp_path / "d.png"), pipe.generate("square", seed=1)[0])
     monkeypatch.setattr(ganstyle.storage.hub, "DEFAULT_MODEL", tmp_path / "checkpoints" / "absent")
-    assert_one_line_error(*cli(capsys, "generate", "--out", tmp_path / "e.png"), "generate", "no --model given")
+    assert_one_line_error(*cli(capsys, "generate", "--out", tmp_path / "e.png"), "generate",
+                          "no model given and no default checkpoint")
     assert not (tmp_path / "e.png").exists()
 
 

@@ -122,7 +122,8 @@ def test_transfer_to_a_named_style_uses_the_family_code(palette_pipe):
 
 def test_reference_transfer_needs_no_style_classifier(palette_pipe):
     out = palette_pipe.transfer(solid((0, 0, 0)), reference=solid((255, 255, 255), (32, 32)))[0]
-    assert [colour for _, colour in out.getcolors()] == [(128, 128, 128)]  # halfway between black and the reference's white
+    # halfway between black and the reference's white
+    assert [colour for _, colour in out.getcolors()] == [(128, 128, 128)]
     with pytest.raises(ValueError, match="no style classifier"):
         palette_pipe.detect_style(solid((255, 0, 0)))
 

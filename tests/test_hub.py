@@ -408,3 +408,14 @@ def test_render_model_card_fields():
     assert "- data: wikiart subset" in card and "- images: 1200" in card and "| kid | 0.01 |" in card
     bare = render_model_card({"styles": ["a", "b"], "resolution": 64, "components": ["generator"]})
     assert "Not recorded." in bare and "Not measured yet" in bare
+
+
+def test_default_model_is_the_environment_or_the_shipped_checkpoint(monkeypatch, tmp_path):
+    monkeypatch.setenv("GANSTYLE_MODEL", "someone/model")
+    assert ganstyle.storage.hub.default_model() == "someone/model"
+    monkeypatch.delenv("GANSTYLE_MODEL")
+    monkeypatch.setattr(ganstyle.storage.hub, "DEFAULT_MODEL", tmp_path)
+    assert ganstyle.storage.hub.default_model() == tmp_path
+    monkeypatch.setattr(ganstyle.storage.hub, "DEFAULT_MODEL", tmp_path / "absent")
+    with pytest.raises(CheckpointError, match="no model given and no default checkpoint at .*GANSTYLE_MODEL"):
+        ganstyle.storage.hub.default_model()

@@ -221,3 +221,11 @@ def test_files_are_closed_even_when_decoding_fails(tmp_path):
         gc.collect()
     leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert not leaks
+
+
+def test_max_pixels_is_checked_before_decoding(tmp_path):
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (300, 200)).save(path)
+    assert open_image(path, max_pixels=60_000).size == (300, 200)
+    with pytest.raises(ImageError, match=r"The photo is 300x200 pixels \(0.06 MP\); at most 0.05 MP"):
+        open_image(path, name="The photo", max_pixels=50_000)

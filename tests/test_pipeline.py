@@ -509,6 +509,43 @@ def test_mix_of_one_latent_is_that_latent(pipe):
         assert same(pipe.mix(("square", 6), ("square", 6), crossover=crossover), reference)
 
 
+def test_mix_grid_places_sources_and_mixes(pipe):
+    size, gap = 40, 4
+    grid = pipe.mix_grid("circle", [1, 2, 3], "square", [4, 5], crossover=2, truncation=0.7, size=size, gap=gap)
+    edge = size + gap
+    assert grid.size == (edge + 2 * size, edge + 3 * size)
+
+    def cell(x, y):
+        return grid.crop((x, y, x + size, y + size))
+
+    assert same(cell(edge + size, 0), pipe.generate("square", seed=5, truncation=0.7, size=size)[0])
+    assert same(cell(0, edge + 2 * size), pipe.generate("circle", seed=3, truncation=0.7, size=size)[0])
+    assert same(cell(edge + size, edge + size), pipe.mix(("circle", 2), ("square", 5), crossover=2, truncation=0.7,
+                                                          size=size))
+    below_legend = grid.crop((size, edge + 2 * size, edge, grid.height))
+    assert below_legend.getextrema() == ((255, 255),) * 3  # the gap stays white
+
+
+def test_mix_grid_bad_seed_lists(pipe):
+    user_error(ValueError, "number of coarse_seeds must be between 1 and 8", pipe.mix_grid, "circle", [], "square",
+               [1])
+    user_error(ValueError, "number of fine_seeds must be between 1 and 8", pipe.mix_grid, "circle", [1], "square",
+               list(range(9)))
+    user_error(TypeError, "coarse_seeds must be a list of seeds", pipe.mix_grid, "circle", 3, "square", [1])
+
+
+def test_components_and_model_card(pipe, tmp_path):
+    assert list(pipe.components) == ["generator", "translator", "style_classifier"]
+    assert "# ganstyle model" in pipe.model_card()  # the tiny folder has no card: rendered
+    folder = shutil.copytree(pipe.source, tmp_path / "model")
+    (folder / "README.md").write_text("# my card\n", encoding="utf-8")
+    assert StylePipeline.from_pretrained(folder, device="cpu").model_card() == "# my card\n"
+    bare = StylePipeline(translator=pipe.translator, styles=pipe.styles, resolution=pipe.resolution)
+    card = bare.model_card("someone/model")
+    assert "# someone/model" in card and "(translator)" in card and ", ".join(STYLES) in card
+    assert repr(bare).endswith("components=['translator'], device=cpu)")
+
+
 def test_mix_crossover_moves_from_fine_to_coarse(pipe):
     num_ws = pipe.generator.num_ws
     coarse, fine = pipe.generate("circle", seed=1)[0], pipe.generate("square", seed=2)[0]

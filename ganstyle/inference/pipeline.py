@@ -14,7 +14,6 @@ returns PIL images and is deterministic: image i of a call with seed s is drawn 
 s + i, so it is the same whatever the batch size or the order of calls.
 """
 
-import importlib.util
 import numbers
 import random
 import tempfile
@@ -29,16 +28,19 @@ from ..nets.inversion import image_distance
 from ..storage.hub import resolve_model
 from ..storage.model_card import render_model_card
 from ..storage.model_folder import INDEX_NAME, load_export, save_export
+from .media import keep_colors, mixing_grid, save_animation
 
 MAX_SIDE = 1024
 """Largest output side: `transfer` downscales larger inputs to it first; the most `size` of
 `generate`/`mix`/`interpolate` may ask for."""
 MAX_IMAGES = 64
 """Most images one call may return (n, or steps of an interpolation)."""
+MAX_GRID_SIDE = 8
+"""Most rows or columns of a style-mixing grid (`mix_grid`)."""
 MAX_SEED = 2**63 - 1
+"""Largest seed (torch generators take 64-bit seeds); seed + n - 1 must not exceed it."""
 MAX_INVERSION_STEPS = 1000
 """Most optimization steps `invert` may take (each is one generator pass forward and back)."""
-"""Largest seed (torch generators take 64-bit seeds); seed + n - 1 must not exceed it."""
 WORK_SCALE = 4
 """Transfer runs the translator at up to this multiple of its training resolution (long
 side); see `StylePipeline._translate`. Set `pipe.work_side` to change it per pipeline."""
@@ -130,19 +132,13 @@ class StylePipeline:
         if folder.exists() and not (folder / INDEX_NAME).is_file() and (not folder.is_dir() or any(folder.iterdir())):
             raise ValueError(f"{folder} exists and is not a ganstyle model folder; save_pretrained replaces the "
                              "whole folder, so give a new or empty one")
-        card = self.source / "README.md" if self.source else None
-        card_text = card.read_text(encoding="utf-8") if card is not None and card.is_file() else None
-        components = {k: m for k, m in (("generator", self.generator), ("translator", self.translator),
-                                        ("style_classifier", self.style_classifier)) if m}
+        card = self.model_card()  # read first: `folder` may be the source folder itself
+        components = self.components
         save_export(folder, self.styles, self.resolution, {k: m.cpu() for k, m in components.items()},
                     extra={k: v for k, v in self.info.items() if not k.startswith("_") and k != "format_version"})
         for module in components.values():
             module.to(self.device)
-        if card_text is not None:  # read first: `folder` may be the source folder itself
-            (folder / "README.md").write_text(card_text, encoding="utf-8")
-        else:
-            index = {**self.info, "styles": self.styles, "resolution": self.resolution, "components": components}
-            (folder / "README.md").write_text(render_model_card(index), encoding="utf-8")
+        (folder / "README.md").write_text(card, encoding="utf-8")
         return folder
 
     def push_to_hub(self, repo_id: str, private: bool = False, token=None, commit_message="Upload ganstyle model"):
@@ -153,10 +149,7 @@ class StylePipeline:
         api.create_repo(repo_id, private=private, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             folder = self.save_pretrained(Path(tmp) / "model")
-            if not (self.source and (self.source / "README.md").is_file()):
-                index = {**self.info, "styles": self.styles, "resolution": self.resolution,
-                         "components": [c for c in ("generator", "translator") if getattr(self, c)]}
-                (folder / "README.md").write_text(render_model_card(index, repo_id), encoding="utf-8")
+            (folder / "README.md").write_text(self.model_card(repo_id), encoding="utf-8")
             return api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message=commit_message)
 
     # ----------------------------------------------------------------- argument checks
@@ -171,7 +164,7 @@ class StylePipeline:
         module = getattr(self, component)
         if module is None:
             raise ValueError(f"this model has no {component}; it cannot do that (components: "
-                             f"{', '.join(c for c in ('generator', 'translator') if getattr(self, c))})")
+                             f"{', '.join(self.components)})")
         return module
 
     # ----------------------------------------------------------------- random generation
@@ -227,7 +220,8 @@ class StylePipeline:
         truncation = _check_fraction("truncation", truncation)
         size = _check_size(size)
         (style_a, seed_a), (style_b, seed_b) = self._pair(coarse), self._pair(fine)
-        coarse_latent, fine_latent = self._latent(style_a, seed_a, truncation)[0], self._latent(style_b, seed_b, truncation)[0]
+        (coarse_latent, _), (fine_latent, _) = self._latent(style_a, seed_a, truncation), self._latent(style_b, seed_b,
+                                                                                                        truncation)
         return self._render([G.mix_latents(coarse_latent, fine_latent, crossover)], size)[0]
 
     @torch.inference_mode()
@@ -388,48 +382,40 @@ class StylePipeline:
         return [tensor_to_pil(self._translate(content, T.blend_style_codes(codes, [1 - t, t]))[0])
                 for t in weights]
 
-    @staticmethod
-    def save_animation(frames, path, fps: int = 8, boomerang: bool = True) -> Path:
-        """Write frames as an animated GIF (or MP4 when `path` ends in .mp4 and imageio-ffmpeg
-        is installed). `boomerang` plays forward then back, for a seamless loop."""
-        if not frames:
-            raise ValueError("no frames to save")
-        path = Path(path)
-        sequence = list(frames) + (list(frames[-2:0:-1]) if boomerang and len(frames) > 2 else [])
-        if path.suffix.lower() == ".mp4":
-            try:
-                import imageio.v3 as iio
-                import numpy as np
-            except ImportError:
-                iio = None
-            # imageio alone cannot write MP4: it needs its ffmpeg (or PyAV) backend.
-            if iio is None or not any(_installed(m) for m in ("imageio_ffmpeg", "av")):
-                raise ValueError("writing MP4 needs `pip install imageio imageio-ffmpeg`; use .gif")
-            # codec named: imageio's PyAV plugin has no default and fails inside PyAV without one
-            iio.imwrite(path, np.stack([np.asarray(f.convert("RGB")) for f in sequence]), fps=fps, codec="libx264")
-            return path
-        if path.suffix.lower() != ".gif":
-            raise ValueError(f"animation path must end in .gif or .mp4, got {path.name}")
-        sequence[0].save(path, save_all=True, append_images=sequence[1:], duration=round(1000 / fps), loop=0)
-        return path
+    save_animation = staticmethod(save_animation)
+
+    @torch.inference_mode()
+    def mix_grid(self, coarse_style, coarse_seeds, fine_style, fine_seeds, crossover: int = None,
+                 truncation: float = 1.0, size: int = 128, gap: int = 6) -> Image.Image:
+        """One image of style mixing: images of `fine_style` for each of `fine_seeds` across
+        the top, of `coarse_style` for each of `coarse_seeds` down the left, and inside, each
+        row's layout with each column's colours and texture (`mix`), every cell `size` px."""
+        for name, seeds in (("coarse_seeds", coarse_seeds), ("fine_seeds", fine_seeds)):
+            if not isinstance(seeds, (list, tuple)):
+                raise TypeError(f"{name} must be a list of seeds, got {type(seeds).__name__}")
+            _check_count(f"the number of {name}", len(seeds), 1, MAX_GRID_SIDE)
+        rows = [self.generate(coarse_style, seed=s, truncation=truncation, size=size)[0] for s in coarse_seeds]
+        columns = [self.generate(fine_style, seed=s, truncation=truncation, size=size)[0] for s in fine_seeds]
+        cells = [[self.mix((coarse_style, r), (fine_style, c), crossover=crossover, truncation=truncation, size=size)
+                  for c in fine_seeds] for r in coarse_seeds]
+        return mixing_grid(rows, columns, cells, gap)
+
+    @property
+    def components(self) -> dict:
+        """The model's networks by component name (generator, translator, style_classifier),
+        those it has."""
+        return {name: module for name, module in (("generator", self.generator), ("translator", self.translator),
+                                                  ("style_classifier", self.style_classifier)) if module is not None}
+
+    def model_card(self, repo_id: str = None) -> str:
+        """The model card: the README.md of the folder the model came from, or one rendered
+        from its model_index.json fields (naming `repo_id` when given)."""
+        card = self.source / "README.md" if self.source else None
+        if card is not None and card.is_file():
+            return card.read_text(encoding="utf-8")
+        return render_model_card({**self.info, "styles": self.styles, "resolution": self.resolution,
+                                  "components": list(self.components)}, repo_id)
 
     def __repr__(self):
-        parts = [c for c in ("generator", "translator") if getattr(self, c) is not None]
         return (f"StylePipeline(styles={self.styles}, resolution={self.resolution}, "
-                f"components={parts}, device={self.device})")
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
-        return False
-
-
-def keep_colors(content: Image.Image, stylized: Image.Image) -> Image.Image:
-    """Luminance-only transfer: the stylized image's brightness with the content's colours
-    (YCbCr chroma), the classic colour-preservation of Gatys et al."""
-    y, _, _ = stylized.convert("YCbCr").split()
-    _, cb, cr = content.resize(stylized.size).convert("YCbCr").split()
-    return Image.merge("YCbCr", (y, cb, cr)).convert("RGB")
-
+                f"components={list(self.components)}, device={self.device})")

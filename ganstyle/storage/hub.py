@@ -5,6 +5,7 @@ through the Hub cache; it honours `HF_HUB_OFFLINE=1` and `local_files_only`, and
 Hub's errors into one `CheckpointError` that says what to do.
 """
 
+import os
 from pathlib import Path
 
 from huggingface_hub import snapshot_download
@@ -19,6 +20,20 @@ from ..nets.pretrained import CheckpointError
 
 ALLOW_PATTERNS = ["*.json", "*.safetensors", "README.md", "*.png"]
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "checkpoints" / "ganstyle-styles-64"
+"""The shipped checkpoint: what the app, the CLI and the notebook load when no model is named."""
+
+
+def default_model():
+    """The model to load when none is named: $GANSTYLE_MODEL (a folder or a Hub repo id) when
+    set, else the shipped checkpoint DEFAULT_MODEL. Refuses (`CheckpointError`) when neither
+    is there, saying how to name one."""
+    named = os.environ.get("GANSTYLE_MODEL")
+    if named:
+        return named
+    if not DEFAULT_MODEL.is_dir():
+        raise CheckpointError(f"no model given and no default checkpoint at {DEFAULT_MODEL}: name an export folder "
+                              "or a Hugging Face Hub repo id (--model, or the GANSTYLE_MODEL environment variable)")
+    return DEFAULT_MODEL
 
 
 def resolve_model(model, revision=None, local_files_only=False, cache_dir=None, token=None) -> Path:

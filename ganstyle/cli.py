@@ -87,9 +87,15 @@ def _load(args):
 
 
 def _check_out(out: Path, count: int) -> None:
-    """Several images need a folder: refuse a file name (before any work is done)."""
+    """Refuse, before any work is done, an --out that cannot be written: a file name for
+    several images, or a path under an existing file."""
     if count > 1 and out.suffix and not out.is_dir():
         raise ValueError(f"--out {out} names one file, but there are {count} images; give a folder")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"--out {out}: {parent} is a file, not a folder")
+            break
 
 
 def _save_all(images, out: Path, prefix: str) -> None:
@@ -122,6 +128,7 @@ def _run_generate(args):
 
 
 def _run_transfer(args):
+    _check_out(Path(args.out), args.n)
     pipe = _load(args)
     images = pipe.transfer(args.image, style=args.style, reference=args.reference, strength=args.strength,
                            seed=args.seed, preserve_color=args.preserve_color, n=args.n,
@@ -134,8 +141,14 @@ def _run_interpolate(args):
     if out.suffix.lower() not in ("", ".gif", ".mp4") and not out.is_dir():
         raise ValueError(f"--out {out}: animations are written as .gif or .mp4; give one of those, "
                          "or a folder for the frames")
+    _check_out(out, 1)
+    from .inference.media import MAX_FPS
+
+    if not 0 < args.fps <= MAX_FPS:
+        raise ValueError(f"--fps must be between 1 and {MAX_FPS}, got {args.fps}")
+    start, end = _endpoint(args.start), _endpoint(args.end)
     pipe = _load(args)
-    frames = pipe.interpolate(_endpoint(args.start), _endpoint(args.end), steps=args.steps, seed=args.seed,
+    frames = pipe.interpolate(start, end, steps=args.steps, seed=args.seed,
                               truncation=args.truncation, image=args.image, size=args.size)
     out = Path(args.out)
     if out.suffix.lower() in (".gif", ".mp4"):
@@ -157,10 +170,14 @@ def _endpoint(text: str):
     """An interpolation end as typed: an image file, STYLE:SEED, or a style name."""
     if Path(text).is_file() or ":" not in text:
         return text
-    return _parse_pair(text)
+    try:
+        return _parse_pair(text)
+    except argparse.ArgumentTypeError as err:
+        raise ValueError(str(err)) from None
 
 
 def _run_mix(args):
+    _check_out(Path(args.out), 1)
     pipe = _load(args)
     image = pipe.mix(args.coarse, args.fine, crossover=args.crossover, truncation=args.truncation, size=args.size)
     _save_all([image], Path(args.out), "mix")
@@ -276,6 +293,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError) as err:  # OSError: a file that cannot be read or written
         print(f"ganstyle {args.command}: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except MemoryError:
+        print(f"ganstyle {args.command}: error: out of memory; try smaller images or fewer at once", file=sys.stderr)
         sys.exit(2)

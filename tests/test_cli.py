@@ -14,6 +14,7 @@ from PIL import Image
 
 import ganstyle.storage.hub
 from ganstyle.cli import main
+from hostile_images import HUGE_16_BIT, THIN, png_bytes
 from tiny_model import STYLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,20 +229,59 @@ BAD = [  # (command line after the command name, what the message must say)
     ("interpolate", ["circle", "square", "--steps", 1], "steps must be between 2 and 64"),
     ("interpolate", ["circle", "cubism"], "unknown style 'cubism'"),
     ("interpolate", ["circle", "square", "--out", "{tmp}/anim.avi"], ".gif or .mp4"),
+    # found by the fault probe (issue 14): each was a traceback
+    ("interpolate", ["circle", "square", "--fps", 0], "--fps must be between 1 and 100, got 0"),
+    ("interpolate", ["circle", "square", "--fps", -5], "--fps must be between 1 and 100, got -5"),
+    ("interpolate", ["circle:abc", "square"], "expected STYLE:SEED (e.g. monet:3), got 'circle:abc'"),
+    ("interpolate", ["circle", "square", "--out", "{notimage}/anim.gif"], "notes.png is a file, not a folder"),
+    ("generate", ["--out", "{notimage}/sub/x.png"], "notes.png is a file, not a folder"),
+    ("transfer", ["{photo}", "--style", "circle", "--out", "{notimage}/x.png"], "notes.png is a file, not a folder"),
+    ("mix", ["--coarse", "circle:1", "--fine", "square:1", "--out", "{notimage}/m.png"], "is a file, not a folder"),
+    ("generate", ["--device", "bogus"], "unknown device 'bogus'"),
+    ("generate", ["--device", "cuda:7"], "device cuda:7 is not available on this machine"),
+    ("transfer", ["{thin}", "--style", "circle"], "is 1x131000 pixels, more than 64:1"),
+    ("transfer", ["{photo}", "--reference", "{thin}"], "is 1x131000 pixels, more than 64:1"),
+    ("transfer", ["{huge16}", "--style", "circle"], "is 13000x13000 pixels (169 MP); at most 40 MP"),
+    ("interpolate", ["{thin}", "square"], "more than 64:1"),
 ]
 
 
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> dict:
+    """Small files claiming absurd images (see tests/hostile_images.py)."""
+    folder = tmp_path_factory.mktemp("hostile")
+    (folder / "thin.png").write_bytes(png_bytes(**THIN))
+    (folder / "huge16.png").write_bytes(png_bytes(**HUGE_16_BIT))
+    return {"thin": folder / "thin.png", "huge16": folder / "huge16.png"}
+
+
 @pytest.mark.parametrize("command, args, match", BAD, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(BAD)])
-def test_bad_arguments_exit_2_with_one_line(capsys, tiny_dir, photo, tmp_path, monkeypatch, command, args, match):
+def test_bad_arguments_exit_2_with_one_line(capsys, tiny_dir, photo, hostile, tmp_path, monkeypatch, command, args,
+                                           match):
     monkeypatch.chdir(tmp_path)  # default outputs would land here
     notimage = tmp_path / "notes.png"
     notimage.write_text("not an image")
-    fill = {"tmp": tmp_path, "photo": photo, "notimage": notimage}
+    fill = {"tmp": tmp_path, "photo": photo, "notimage": notimage, **hostile}
     argv = [str(a).format(**fill) for a in args]
     code, out, err = cli(capsys, command, *argv, "--model", tiny_dir)
     assert_one_line_error(code, out, err, command, match)
     assert out == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.png"]  # nothing written
+
+
+def test_train_out_naming_a_file_exits_2(capsys, tmp_path):
+    (tmp_path / "run").write_text("a file, not a run folder")
+    code, out, err = cli(capsys, "train", "--data", tmp_path, "--out", tmp_path / "run", "--steps", 1)
+    assert_one_line_error(code, out, err, "train", "is a file; give a folder for the run")
+
+
+def test_one_slash_relative_model_path_is_checked_locally(capsys, tmp_path, monkeypatch):
+    """`runs/export` with a local `runs/` is a missing folder, not a Hub repo id to look up."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    code, out, err = cli(capsys, "generate", "--model", "runs/export")
+    assert_one_line_error(code, out, err, "generate", "model folder runs/export does not exist (runs is a local folder")
+    assert "offline" not in err
 
 
 def test_unknown_command_and_bad_model_exit_2(capsys, tmp_path):

@@ -2,14 +2,19 @@
 
 import gc
 import io
+import json
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from ganstyle.imageio import ImageError, open_image, pil_to_tensor, resize_crop, tensor_to_pil, to_rgb
+from ganstyle.imageio import ImageError, check_image_size, open_image, pil_to_tensor, resize_crop, tensor_to_pil, to_rgb
 
 
 def pixels(image):
@@ -229,3 +234,106 @@ def test_max_pixels_is_checked_before_decoding(tmp_path):
     assert open_image(path, max_pixels=60_000).size == (300, 200)
     with pytest.raises(ImageError, match=r"The photo is 300x200 pixels \(0.06 MP\); at most 0.05 MP"):
         open_image(path, name="The photo", max_pixels=50_000)
+
+
+# ----------------------------------------------------------------------------- limits (issue 14)
+COST_PROBE = r"""
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from hostile_images import DENSE, HUGE_16_BIT, MILLION, THIN, png_bytes
+from ganstyle.imageio import ImageError, check_image_size, open_image, resize_crop
+from PIL import Image
+
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+cases = {"thin": png_bytes(**THIN), "million": png_bytes(**MILLION), "huge16": png_bytes(**HUGE_16_BIT),
+         "dense": png_bytes(**DENSE)}
+before, report = peak(), {}
+for name, data in cases.items():
+    start = time.perf_counter()
+    try:
+        open_image(data, name=name)
+        outcome = "opened"
+    except ImageError as err:
+        outcome = str(err)
+    report[name] = [outcome, time.perf_counter() - start]
+start = time.perf_counter()
+report["resize_crop"] = [resize_crop(Image.new("RGB", (1, 1_000_000)), 64).size, time.perf_counter() - start]
+report["added_mib"] = peak() - before
+print(json.dumps(report))
+"""
+
+
+def test_small_hostile_files_are_refused_from_the_header_in_bounded_memory_and_time():
+    """A 600-byte 1x131000 PNG cost 3-4 GB as a reference, a 330 KB 13000x13000 16-bit PNG
+    5 GB and 33 s: now each is refused before decoding. Measured in a fresh process, whose
+    peak resident memory may grow by at most 100 MB over all the cases together."""
+    tests = Path(__file__).resolve().parent
+    done = subprocess.run([sys.executable, "-c", COST_PROBE, str(tests)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                              [str(tests.parent), os.environ.get("PYTHONPATH", "")])})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "thin is 1x131000 pixels, more than 64:1" in report["thin"][0]
+    assert "million is 1x1000000 pixels, more than 64:1" in report["million"][0]
+    assert "huge16 is 13000x13000 pixels (169 MP); at most 40 MP are accepted" in report["huge16"][0]
+    assert "dense claims 3000x3000 pixels in a file of only 1,173 bytes" in report["dense"][0]
+    assert "decompression bomb" in report["dense"][0]
+    assert report["resize_crop"][0] == [64, 64]
+    assert all(entry[1] < 1.0 for entry in report.values() if isinstance(entry, list)), report
+    assert report["added_mib"] < 100, report
+
+
+def test_limits_hold_at_their_edges(tmp_path):
+    """The limits refuse just past their values and accept them exactly."""
+    check_image_size(64, 1)  # exactly 64:1
+    with pytest.raises(ImageError, match="65x1 pixels, more than 64:1"):
+        check_image_size(65, 1)
+    check_image_size(8000, 5000)  # exactly 40 MP
+    with pytest.raises(ImageError, match=r"8001x5000 pixels \(40 MP\); at most 40 MP are accepted"):
+        check_image_size(8001, 5000)
+    check_image_size(2000, 2000, file_bytes=1)  # small images: any file size
+    check_image_size(3000, 3000, file_bytes=9000)  # 1000 pixels per byte
+    with pytest.raises(ImageError, match="more than 1000 pixels per byte"):
+        check_image_size(3000, 3000, file_bytes=8999)
+    blank = tmp_path / "blank.png"  # a real, maximally compressible picture passes the density check
+    Image.new("RGB", (2500, 2000), "white").save(blank, optimize=True)
+    assert open_image(blank).size == (2500, 2000)
+
+
+def test_array_inputs_are_checked_with_a_clear_message():
+    gray = np.zeros((5, 6), np.uint8)
+    assert open_image(gray).size == (6, 5)
+    assert open_image(np.zeros((5, 6, 1), np.uint8)).size == (6, 5)
+    with pytest.raises(ImageError, match="must hold uint8 values 0-255, got float32"):
+        open_image(np.zeros((5, 6, 3), np.float32))
+    with pytest.raises(ImageError, match=r"must be HxW, HxWx3 or HxWx4, got shape \(1, 5, 6, 3\)"):
+        open_image(np.zeros((1, 5, 6, 3), np.uint8))
+    with pytest.raises(ImageError, match=r"got shape \(5, 6, 2\)"):
+        open_image(np.zeros((5, 6, 2), np.uint8))
+    with pytest.raises(ImageError, match="more than 64:1"):
+        open_image(np.zeros((1, 100), np.uint8))
+
+
+def test_animated_gif_gives_its_first_frame(tmp_path):
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=50)
+    assert Image.open(tmp_path / "a.gif").n_frames == 2
+    assert open_image(tmp_path / "a.gif").getpixel((4, 4)) == (255, 0, 0)
+
+
+def test_resize_crop_of_a_thin_strip_keeps_its_centre():
+    strip = Image.new("RGB", (3, 100_000), (255, 0, 0))
+    strip.paste((0, 255, 0), (0, 49_000, 3, 51_000))  # green around the centre
+    out = pixels(resize_crop(strip, 16))
+    assert out.shape == (16, 16, 3) and (out[..., 1] > 200).all()
+    # a strip just within the ratio is resampled whole, as before the limit existed
+    wide = Image.new("RGB", (640, 10), (0, 0, 255))
+    assert (pixels(resize_crop(wide, 8))[..., 2] > 250).all()
+
+
+def test_huge_file_names_are_shortened_in_messages():
+    with pytest.raises(ImageError) as err:
+        open_image("x" * 100_000 + ".png")
+    assert len(str(err.value)) < 400 and "(100,004 characters)" in str(err.value)

@@ -185,7 +185,7 @@ def test_truncation_zero_gives_the_style_average(pipe):
 
 
 # ----------------------------------------------------------------------------- transfer: sizes
-@pytest.mark.parametrize("size", [(301, 173), (173, 301), (64, 64), (9, 9), (8, 8), (8, 200), (1024, 3)])
+@pytest.mark.parametrize("size", [(301, 173), (173, 301), (64, 64), (9, 9), (8, 8), (8, 200), (40, 3)])
 def test_transfer_keeps_input_size(pipe, size):
     if min(size) < 8:
         user_error(ImageError, "too small", pipe.transfer, noise(*size), style="circle", seed=0)
@@ -753,3 +753,72 @@ def test_missing_component_is_explained(tmp_path):
 
 def test_loading_a_missing_folder_is_a_checkpoint_error(tmp_path):
     user_error(CheckpointError, "does not exist", StylePipeline.from_pretrained, str(tmp_path / "no" / "such" / "x"))
+
+
+# ----------------------------------------------------------------------------- fault probe (issue 14)
+def test_numpy_scalars_are_accepted_as_numbers(pipe):
+    a = pipe.generate("circle", n=np.int64(2), seed=np.int32(5), truncation=np.float32(0.5))
+    b = pipe.generate("circle", n=2, seed=5, truncation=0.5)
+    assert all(same(x, y) for x, y in zip(a, b))
+    out = pipe.transfer(gradient(20, 16), style="square", strength=np.float64(0.5), n=np.int16(1), seed=0)[0]
+    assert same(out, pipe.transfer(gradient(20, 16), style="square", strength=0.5, seed=0)[0])
+    user_error(TypeError, "n must be an integer, got float", pipe.generate, "circle", n=1.5)
+    user_error(TypeError, "n must be an integer, got bool", pipe.generate, "circle", n=np.bool_(True))
+    user_error(ValueError, "truncation must be between 0 and 1, got nan", pipe.generate, "circle",
+               truncation=float("nan"))
+
+
+@pytest.mark.parametrize("seed", [float("nan"), float("inf"), "abc", 1.5, -1, 2**63])
+def test_bad_seeds_are_refused(pipe, seed):
+    user_error(ValueError, "seed must be an integer from 0 to", pipe.generate, "circle", seed=seed)
+
+
+def test_float_and_4d_arrays_get_a_clear_error(pipe):
+    user_error(ImageError, "must hold uint8 values 0-255, got float64", pipe.transfer, np.zeros((16, 16, 3)),
+               style="circle")
+    user_error(ImageError, r"got shape \(1, 16, 16, 3\)", pipe.transfer, np.zeros((1, 16, 16, 3), np.uint8),
+               style="circle")
+
+
+@pytest.mark.parametrize("fps, error", [(0, ValueError), (-5, ValueError), (float("nan"), ValueError),
+                                        (1000, ValueError), ("8", TypeError)])
+def test_save_animation_refuses_bad_fps(pipe, tmp_path, fps, error):
+    frames = [gradient(8, 8)] * 3
+    user_error(error, "fps must be", pipe.save_animation, frames, tmp_path / "a.gif", fps=fps)
+    assert not (tmp_path / "a.gif").exists()
+
+
+def test_save_animation_takes_fractional_fps(pipe, tmp_path):
+    path = pipe.save_animation([gradient(8, 8), noise(8, 8)], tmp_path / "a.gif", fps=2.5, boomerang=False)
+    with Image.open(path) as gif:
+        assert gif.info["duration"] == 400
+
+
+def test_huge_style_names_are_shortened_in_messages(pipe):
+    name = "x" * 100_000
+    for call in (lambda: pipe.generate(name), lambda: pipe.transfer(gradient(16, 16), style=name),
+                 lambda: pipe.interpolate(name, "circle", steps=2)):
+        with pytest.raises(ValueError) as err:
+            call()
+        assert len(str(err.value)) < 300 and "(100,002 characters)" in str(err.value)
+
+
+@pytest.mark.parametrize("device, match", [("bogus", "unknown device 'bogus'"),
+                                           ("cuda:9", "device cuda:9 is not available")])
+def test_bad_devices_are_refused(tiny_dir, device, match):
+    user_error(ValueError, match, StylePipeline.from_pretrained, tiny_dir, device=device)
+
+
+def test_thin_and_oversized_images_are_refused_through_every_method(pipe, tmp_path):
+    sys.path.insert(0, os.path.dirname(__file__))
+    from hostile_images import HUGE_16_BIT, THIN, png_bytes
+
+    thin, huge = tmp_path / "thin.png", tmp_path / "huge.png"
+    thin.write_bytes(png_bytes(**THIN))
+    huge.write_bytes(png_bytes(**HUGE_16_BIT))
+    content = gradient(20, 20)
+    for call in (lambda: pipe.transfer(content, reference=thin), lambda: pipe.transfer(thin, style="circle"),
+                 lambda: pipe.interpolate(thin, "circle", steps=2), lambda: pipe.invert(thin, steps=1),
+                 lambda: pipe.detect_style(thin), lambda: pipe.interpolate("circle", thin, image=content, steps=2)):
+        user_error(ImageError, "1x131000 pixels, more than 64:1", call)
+    user_error(ImageError, r"13000x13000 pixels \(169 MP\)", pipe.transfer, huge, style="circle")

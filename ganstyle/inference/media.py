@@ -2,23 +2,39 @@
 and colour preservation."""
 
 import importlib.util
+import numbers
+from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+MAX_FPS = 100
+"""Most frames per second `save_animation` writes (GIF frame times are in hundredths of a second)."""
+
+
+def check_fps(fps):
+    """`fps` as an int, or a Fraction when it is not whole; refuses non-numbers, NaN, and
+    values outside (0, MAX_FPS] (0 divided by zero, negatives broke the GIF writer)."""
+    if isinstance(fps, (bool, np.bool_)) or not isinstance(fps, numbers.Real):
+        raise TypeError(f"fps must be a number, got {type(fps).__name__}")
+    if not 0 < float(fps) <= MAX_FPS:
+        raise ValueError(f"fps must be above 0 and at most {MAX_FPS}, got {fps}")
+    return int(fps) if float(fps).is_integer() else Fraction(float(fps)).limit_denominator(1001)
 
 
 def save_animation(frames, path, fps: int = 8, boomerang: bool = True) -> Path:
     """Write frames as an animated GIF (or MP4 when `path` ends in .mp4 and imageio with its
     ffmpeg or PyAV backend is installed). `boomerang` plays forward then back, for a
-    seamless loop. Refuses no frames, other suffixes and MP4 without a backend."""
+    seamless loop. Refuses no frames, a bad `fps`, other suffixes and MP4 without a backend."""
     if not frames:
         raise ValueError("no frames to save")
+    fps = check_fps(fps)
     path = Path(path)
     sequence = list(frames) + (list(frames[-2:0:-1]) if boomerang and len(frames) > 2 else [])
     if path.suffix.lower() == ".mp4":
         try:
             import imageio.v3 as iio
-            import numpy as np
         except ImportError:
             iio = None
         # imageio alone cannot write MP4: it needs its ffmpeg (or PyAV) backend.

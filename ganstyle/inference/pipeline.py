@@ -19,6 +19,7 @@ import random
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -51,27 +52,53 @@ def _seed_generator(seed: int) -> torch.Generator:
 
 
 def _check_count(name: str, value, low: int = 1, high: int = MAX_IMAGES) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    """`value` as a Python int; Python and numpy integers are accepted, bools and floats are not."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+    return int(value)
 
 
 def _check_fraction(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """`value` as a float in [0, 1]; Python and numpy numbers are accepted, NaN is not."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     if not 0.0 <= float(value) <= 1.0:
         raise ValueError(f"{name} must be between 0 and 1, got {value}")
     return float(value)
 
 
+def shorten(value, limit: int = 60) -> str:
+    """repr of `value` cut to about `limit` characters, for error messages about user input."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def _check_device(device) -> torch.device:
+    """The torch device to run on (default: cuda when available); refuses unknown names and
+    devices this machine does not have."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {shorten(device)}; use cpu, cuda, cuda:1, mps ...") from None
+    available = {"cpu": lambda: True, "cuda": torch.cuda.is_available,
+                 "mps": lambda: torch.backends.mps.is_available()}.get(device.type, lambda: True)
+    if not available() or (device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"device {device} is not available on this machine; use cpu")
+    return device
+
+
 def _resolve_seed(seed, count: int = 1) -> int:
     """`seed` as a Python int (a random one when None); seeds seed..seed+count-1 must be valid."""
     if seed is None:
         return random.randrange(2**31)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed <= MAX_SEED - count + 1:
-        raise ValueError(f"seed must be an integer from 0 to {MAX_SEED - count + 1} (2**63 - {count}), got {seed!r}")
+    if (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral)
+            or not 0 <= seed <= MAX_SEED - count + 1):
+        raise ValueError(f"seed must be an integer from 0 to {MAX_SEED - count + 1} (2**63 - {count}), "
+                         f"got {shorten(seed)}")
     return int(seed)
 
 
@@ -82,7 +109,7 @@ def _check_size(size):
 
 def _image_name(role: str, value) -> str:
     """How error messages call an input image: its role, and its file name when it has one."""
-    return f"{role} {str(value)!r}" if isinstance(value, (str, Path)) else role
+    return f"{role} {shorten(str(value), 200)}" if isinstance(value, (str, Path)) else role
 
 
 def _is_image_like(value) -> bool:
@@ -90,7 +117,15 @@ def _is_image_like(value) -> bool:
     an existing file or ends like an image file."""
     return isinstance(value, (Image.Image, Path)) or (isinstance(value, str) and (
         Path(value).suffix.lower() in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
-        or Path(value).is_file()))
+        or _is_file(value)))
+
+
+def _is_file(text: str) -> bool:
+    """Path(text).is_file(), False for names the OS refuses (too long, NUL bytes)."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 class StylePipeline:
@@ -100,7 +135,7 @@ class StylePipeline:
                  source=None, style_classifier=None):
         if generator is None and translator is None:
             raise ValueError("a pipeline needs a generator, a translator, or both")
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = _check_device(device)
         self.generator = generator.to(self.device).eval() if generator is not None else None
         self.translator = translator.to(self.device).eval() if translator is not None else None
         self.styles = list(styles)
@@ -157,7 +192,7 @@ class StylePipeline:
         if not isinstance(style, str):
             raise TypeError(f"style must be a style name, got {type(style).__name__}")
         if style not in self.styles:
-            raise ValueError(f"unknown style {style!r}; this model knows: {', '.join(self.styles)}")
+            raise ValueError(f"unknown style {shorten(style)}; this model knows: {', '.join(self.styles)}")
         return self.styles.index(style)
 
     def _require(self, component: str):
@@ -244,7 +279,7 @@ class StylePipeline:
 
     def _pair(self, value):
         if not (isinstance(value, (tuple, list)) and len(value) == 2):
-            raise TypeError(f"expected a (style, seed) pair, got {value!r}")
+            raise TypeError(f"expected a (style, seed) pair, got {shorten(value)}")
         style, seed = value
         if style != "random":
             self._label(style)

@@ -40,11 +40,19 @@ def resolve_model(model, revision=None, local_files_only=False, cache_dir=None, 
     """Local folder holding the model: `model` itself when it is a folder, otherwise the
     snapshot of the Hub repo `model` (downloaded, or taken from the cache when offline)."""
     path = Path(model).expanduser()
-    if path.is_dir():
-        return path
     text = str(model)
+    shown = text if len(text) <= 200 else f"{text[:100]}... ({len(text):,} characters)"
+    try:
+        if path.is_dir():
+            return path
+        local_parent = len(path.parts) > 1 and path.parent.is_dir()
+    except (OSError, ValueError):  # a name the OS refuses (too long, NUL byte): not a folder
+        raise CheckpointError(f"model folder {shown} does not exist") from None
     if text.startswith((".", "/", "~")) or text.count("/") > 1 or "\\" in text:
-        raise CheckpointError(f"model folder {model} does not exist")
+        raise CheckpointError(f"model folder {shown} does not exist")
+    if local_parent:  # `runs/export` with a local `runs/`: a folder that is missing, not a Hub repo
+        raise CheckpointError(f"model folder {shown} does not exist ({path.parent} is a local folder, so it is "
+                              "not taken for a Hub repo id)")
     try:
         return Path(snapshot_download(
             repo_id=text, revision=revision, allow_patterns=ALLOW_PATTERNS,
@@ -54,7 +62,8 @@ def resolve_model(model, revision=None, local_files_only=False, cache_dir=None, 
         raise CheckpointError(f"{model!r} is neither an existing folder nor a valid Hub repo id") from None
     except LocalEntryNotFoundError:
         raise CheckpointError(
-            f"{model!r} (revision {revision or 'main'}) is not in the Hugging Face cache and the Hub "
+            f"{model!r} is not a local folder, and as a Hub repo id (revision {revision or 'main'}) it is "
+            "not in the Hugging Face cache and the Hub "
             "cannot be reached (offline, HF_HUB_OFFLINE=1 or local_files_only). Download it once "
             "online, or pass a local folder."
         ) from None

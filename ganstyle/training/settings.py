@@ -1,6 +1,7 @@
 """`TrainSettings`: everything that defines a training run."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional
 
 MODEL_CHOICES = ("generator", "translator", "both")
@@ -56,6 +57,8 @@ class TrainSettings:
         for name in ("steps", "batch_size", "grad_accum", "checkpoint_every", "sample_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if Path(self.out).exists() and not Path(self.out).is_dir():
+            raise ValueError(f"--out {self.out} is a file; give a folder for the run")
         if self.batch_size < 2 and self.model != "generator":
             raise ValueError("--batch-size must be >= 2 for the translator (latent- and reference-guided halves)")
 

@@ -17,7 +17,8 @@ from conftest import (
     read_metrics,
     settings_for,
 )
-from ganstyle.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from ganstyle.training.checkpoint import (incomplete_checkpoints, list_checkpoints, load_checkpoint,
+                                          save_checkpoint)
 from ganstyle.nets.pretrained import CheckpointError
 from ganstyle.training.loop import train
 
@@ -198,3 +199,142 @@ def test_resume_at_the_final_step_trains_nothing(half_run, tmp_path):
     shutil.rmtree(run / "export")
     train(settings_for(half_run.data, run, steps=3, resume=True))
     assert (run / "export" / "generator" / "model.safetensors").read_bytes() == before
+
+
+# ----------------------------------------------------------------------------- killed runs (issue 14)
+class Killed(BaseException):
+    """Stands for SIGKILL at an injected point: a BaseException, so no `except Exception`
+    cleanup runs, and the run folder is left exactly as a killed process would leave it."""
+
+
+def kill_on(call, when=lambda *args, **kwargs: True, before=None):
+    """A replacement for `call` that raises Killed when `when(...)` holds (after running
+    `before(...)`, e.g. to do half of the work), and otherwise calls through."""
+    def replacement(*args, **kwargs):
+        if when(*args, **kwargs):
+            if before is not None:
+                before(*args, **kwargs)
+            raise Killed
+        return call(*args, **kwargs)
+    return replacement
+
+
+def resume_after_kill(half_run, run, monkeypatch, target, replacement, **overrides):
+    """Resume `run` to step 6 with `target` replaced (the run is killed), then resume again
+    normally, as a user would after the crash."""
+    with monkeypatch.context() as patch:
+        patch.setattr(target[0], target[1], replacement)
+        with pytest.raises(Killed):
+            train(settings_for(half_run.data, run, steps=6, resume=True, **overrides))
+    train(settings_for(half_run.data, run, steps=6, resume=True, **overrides))
+
+
+def test_kill_after_the_last_checkpoint_then_resume_rewrites_the_stale_export(both_run, half_run, tmp_path,
+                                                                              monkeypatch, capsys):
+    """Killed after checkpoint-6 appeared, before its export: the resume ('already at step 6')
+    used to leave the step-3 export in place."""
+    import ganstyle.training.loop as train_module
+
+    run = copy_run(half_run.out, tmp_path / "killed")
+    resume_after_kill(half_run, run, monkeypatch, (train_module, "save_export"),
+                      kill_on(train_module.save_export))
+    assert "is older than step 6; rewriting it from" in capsys.readouterr().out
+    assert_same_run_end(Path(both_run[0].out), run, 6)
+    assert json.loads((run / "export" / "model_index.json").read_text())["training"]["steps"] == 6
+
+
+def test_kill_during_checkpoint_rotation_leaves_no_half_checkpoint(both_run, half_run, tmp_path, monkeypatch):
+    """Killed half-way through deleting checkpoint-3 (its state.json gone, its weights not):
+    the folder had already been renamed, so nothing incomplete looks like a checkpoint."""
+    import ganstyle.training.checkpoint as checkpoint_module
+
+    run = copy_run(half_run.out, tmp_path / "rotation")
+    rmtree = shutil.rmtree
+
+    def deleting_checkpoint_3(path, *args, **kwargs):
+        return "checkpoint-3" in Path(path).name and Path(path).exists()
+
+    def delete_half(path, *args, **kwargs):
+        (Path(path) / "state.json").unlink()
+
+    replacement = kill_on(rmtree, deleting_checkpoint_3, before=delete_half)
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoint_module.shutil, "rmtree", replacement)
+        with pytest.raises(Killed):
+            train(settings_for(half_run.data, run, steps=6, resume=True, keep_checkpoints=1))
+    names = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert names == [".checkpoint-3.deleting", "checkpoint-6"], names
+    assert incomplete_checkpoints(run) == []
+    train(settings_for(half_run.data, run, steps=6, resume=True, keep_checkpoints=1))
+    assert_same_run_end(Path(both_run[0].out), run, 6)
+
+
+def test_kill_during_the_export_write_then_resume_rebuilds_it(both_run, half_run, tmp_path, monkeypatch):
+    """Killed between moving the old export aside and moving the new one in."""
+    import ganstyle.storage.model_folder as export_module
+
+    run = copy_run(half_run.out, tmp_path / "export-write")
+    replacement = kill_on(export_module.os.replace, lambda src, dst: Path(src).name == "export.tmp")
+    resume_after_kill(half_run, run, monkeypatch, (export_module.os, "replace"), replacement)
+    assert_same_run_end(Path(both_run[0].out), run, 6)
+
+
+def test_incomplete_checkpoint_found_at_start_is_reported_and_skipped(both_run, half_run, tmp_path, capsys):
+    run = copy_run(half_run.out, tmp_path / "partial")
+    weights = last_checkpoint(run) / "state.safetensors"
+    partial = run / "checkpoints" / "checkpoint-9"  # as a kill during a non-atomic deletion left it
+    partial.mkdir()
+    shutil.copy(weights, partial / "state.safetensors")
+    assert [p.name for p in list_checkpoints(run)] == ["checkpoint-3"]
+    assert incomplete_checkpoints(run) == [(partial, ["state.json"])]
+    train(settings_for(half_run.data, run, steps=6, resume=True))
+    assert f"--resume: skipping {partial}: incomplete (no state.json)" in capsys.readouterr().out
+    assert_same_run_end(Path(both_run[0].out), run, 6)
+
+
+def test_disk_full_during_a_checkpoint_is_one_line_and_keeps_the_last_good_one(both_run, half_run, tmp_path,
+                                                                               monkeypatch, capsys):
+    import ganstyle.training.checkpoint as checkpoint_module
+    from ganstyle.cli import main
+    from safetensors import SafetensorError
+
+    run = copy_run(half_run.out, tmp_path / "full")
+
+    def no_space(*args, **kwargs):
+        raise SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, '
+                              'message: "No space left on device" })')
+
+    argv = ["train", "--data", str(half_run.data), "--out", str(run), "--resolution", "16", "--batch-size", "4",
+            "--seed", "1234", "--checkpoint-every", "3", "--sample-every", "3", "--log-every", "1", "--steps", "6",
+            "--resume"]
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoint_module, "save_file", no_space)
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[-1] == (f"ganstyle train: error: cannot write checkpoint-6 in {run / 'checkpoints'}: no space left "
+                         "on device; the last complete checkpoint, checkpoint-3, is intact")
+    assert "Traceback" not in "\n".join(lines)
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["checkpoint-3"]  # no temporary left
+    train(settings_for(half_run.data, run, steps=6, resume=True))  # space freed: the run goes on
+    assert_same_run_end(Path(both_run[0].out), run, 6)
+
+
+def test_disk_full_during_the_export_keeps_the_previous_export(half_run, tmp_path, monkeypatch):
+    import ganstyle.nets.pretrained as modeling_module
+    from ganstyle.storage.model_folder import load_export, save_export
+
+    run = copy_run(half_run.out, tmp_path / "full-export")
+    before = (run / "export" / "generator" / "model.safetensors").read_bytes()
+    _, modules = load_export(run / "export")
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(modeling_module, "save_file", no_space)
+    with pytest.raises(CheckpointError, match=rf"cannot write the export {run / 'export'}: no space left on device; "
+                                              "the previous export is intact"):
+        save_export(run / "export", ["a", "b", "c"], 16, modules)
+    assert (run / "export" / "generator" / "model.safetensors").read_bytes() == before
+    assert not (run / "export.tmp").exists()

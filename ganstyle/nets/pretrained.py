@@ -6,18 +6,17 @@ or written. Loading checks the weights against the config and names what does no
 """
 
 import dataclasses
+import errno
 import json
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .validation import CheckpointError, build_checked, check_config, check_finite
+
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-
-
-class CheckpointError(ValueError):
-    """A saved model folder is missing, unreadable, or does not match its config."""
 
 
 def read_json(path: Path) -> dict:
@@ -36,6 +35,16 @@ def read_json(path: Path) -> dict:
 
 def write_json(path: Path, data: dict) -> None:
     Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_failure(err: Exception) -> str:
+    """What went wrong writing a file, in a few words ('no space left on device', ...)."""
+    text = str(err)
+    if getattr(err, "errno", None) == errno.ENOSPC or "No space left" in text or "StorageFull" in text:
+        return "no space left on device"
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror.lower()
+    return text.splitlines()[0][:200] if text else type(err).__name__
 
 
 class PretrainedModule(nn.Module):
@@ -57,8 +66,10 @@ class PretrainedModule(nn.Module):
 
     @classmethod
     def from_pretrained(cls, folder, device=None):
-        """Rebuild the network from `folder`; refuses unknown config fields, another class's
-        folder, and weights whose names or shapes differ from what the config builds."""
+        """Rebuild the network from `folder`; refuses unknown config fields, values of the wrong
+        type or out of range, networks above `validation.MAX_PARAMETERS` (counted before
+        allocating), another class's folder, weights whose names or shapes differ from what the
+        config builds, and weights holding NaN or infinity."""
         folder = Path(folder)
         config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
         raw = read_json(config_path)
@@ -69,11 +80,12 @@ class PretrainedModule(nn.Module):
         unknown = sorted(set(raw) - fields)
         if unknown:
             raise CheckpointError(f"{config_path} has unknown fields {unknown} for {cls.__name__}")
+        check_config(config_path, cls.config_class, raw)
         try:
             config = cls.config_class(**raw)
-            model = cls(config)
         except (TypeError, ValueError) as err:
             raise CheckpointError(f"{config_path} is not a valid {cls.__name__} config: {err}") from None
+        model = build_checked(cls, config, config_path)
         if not weights_path.is_file():
             raise CheckpointError(f"{weights_path} is missing")
         try:
@@ -81,6 +93,7 @@ class PretrainedModule(nn.Module):
         except Exception as err:  # safetensors raises its own error types for corrupt files
             raise CheckpointError(f"{weights_path} cannot be read as safetensors: {err}") from None
         check_state_matches(model, state, weights_path, config_path)
+        check_finite(state, weights_path)
         model.load_state_dict(state)
         return model.to(device).eval() if device is not None else model.eval()
 

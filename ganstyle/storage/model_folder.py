@@ -16,7 +16,8 @@ import shutil
 from pathlib import Path
 
 from ..nets.family import model_class
-from ..nets.pretrained import CheckpointError, read_json, write_json
+from ..nets.pretrained import CheckpointError, read_json, write_failure, write_json
+from ..nets.validation import check_index_values
 
 FORMAT_VERSION = 1
 INDEX_NAME = "model_index.json"
@@ -31,9 +32,6 @@ def save_export(folder, styles: list, resolution: int, components: dict, extra: 
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name, module in components.items():
-        module.save_pretrained(tmp / name)
     index = {
         "_format": "ganstyle",
         "format_version": FORMAT_VERSION,
@@ -42,7 +40,15 @@ def save_export(folder, styles: list, resolution: int, components: dict, extra: 
         "components": {name: type(module).__name__ for name, module in components.items()},
         **(extra or {}),
     }
-    write_json(tmp / INDEX_NAME, index)
+    try:
+        tmp.mkdir(parents=True)
+        for name, module in components.items():
+            module.save_pretrained(tmp / name)
+        write_json(tmp / INDEX_NAME, index)
+    except Exception as err:  # OSError, or safetensors' own error type (e.g. the disk is full)
+        shutil.rmtree(tmp, ignore_errors=True)
+        kept = "the previous export is intact" if folder.exists() else "no export was written"
+        raise CheckpointError(f"cannot write the export {folder}: {write_failure(err)}; {kept}") from None
     old = folder.with_name(folder.name + ".old")
     if folder.exists():
         shutil.rmtree(old, ignore_errors=True)
@@ -52,7 +58,8 @@ def save_export(folder, styles: list, resolution: int, components: dict, extra: 
 
 
 def read_index(folder) -> dict:
-    """Read and validate `model_index.json`; refuses unknown format versions and components."""
+    """Read and validate `model_index.json`; refuses unknown format versions and components,
+    and values of the wrong type or out of range (`validation.check_index_values`)."""
     path = Path(folder) / INDEX_NAME
     index = read_json(path)
     version = index.get("format_version")
@@ -64,6 +71,7 @@ def read_index(folder) -> dict:
     for key in ("styles", "resolution", "components"):
         if key not in index:
             raise CheckpointError(f"{path} lacks the field {key!r}")
+    check_index_values(path, index)
     if not isinstance(index["components"], dict):
         raise CheckpointError(f"{path}: 'components' must map each component to its class name")
     unknown = sorted(set(index["components"]) - set(COMPONENTS))
@@ -92,6 +100,10 @@ def load_export(folder, device=None) -> tuple:
                 f"{folder / name / 'config.json'} has {module.config.num_styles} styles but "
                 f"{folder / INDEX_NAME} lists {len(index['styles'])}"
             )
+        resolution = getattr(module.config, "resolution", index["resolution"])
+        if resolution != index["resolution"]:
+            raise CheckpointError(f"{folder / name / 'config.json'} has resolution {resolution} but "
+                                  f"{folder / INDEX_NAME} says {index['resolution']}")
         modules[name] = module
     classifier = modules.get("style_classifier")
     if classifier is not None and classifier.config.feature_dim != modules["translator"].reference_feature_dim:

@@ -5,7 +5,9 @@ and `state.json` (step, seed, optimizer hyper-parameters, run settings). It is w
 a temporary folder and renamed into place, so a run killed at any moment leaves either the
 previous checkpoint or the new one, never half of one. The random stream of each step is
 seeded from (seed, process, step), so resuming needs no saved RNG state and continues the
-exact sequence an uninterrupted run would have drawn.
+exact sequence an uninterrupted run would have drawn. Old checkpoints are deleted the same
+way: renamed to a hidden name, then removed. A write that fails (a full disk) removes its
+temporary folder and says so in one `CheckpointError` naming the folder.
 """
 
 import json
@@ -17,9 +19,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..nets.pretrained import CheckpointError
+from ..nets.pretrained import CheckpointError, write_failure
 
 _PATTERN = re.compile(r"^checkpoint-(\d+)$")
+STATE_FILES = ("state.safetensors", "state.json")
 
 
 def _flatten_optimizer(prefix: str, state: dict, tensors: dict) -> dict:
@@ -58,26 +61,57 @@ def save_checkpoint(run_dir, step: int, modules: dict, optimizers: dict, info: d
     final = root / f"checkpoint-{step}"
     tmp = root / f".checkpoint-{step}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    save_file(tensors, str(tmp / "state.safetensors"))
-    (tmp / "state.json").write_text(json.dumps({"step": step, "optimizers": opt_meta, **info}, indent=1))
-    for f in tmp.iterdir():
-        with open(f, "rb") as handle:
-            os.fsync(handle.fileno())
-    shutil.rmtree(final, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        save_file(tensors, str(tmp / "state.safetensors"))
+        (tmp / "state.json").write_text(json.dumps({"step": step, "optimizers": opt_meta, **info}, indent=1))
+        for f in tmp.iterdir():
+            with open(f, "rb") as handle:
+                os.fsync(handle.fileno())
+    except Exception as err:  # OSError, or safetensors' own error type (e.g. the disk is full)
+        shutil.rmtree(tmp, ignore_errors=True)
+        previous = list_checkpoints(run_dir)
+        kept = f"the last complete checkpoint, {previous[-1].name}, is intact" if previous else "no checkpoint yet"
+        raise CheckpointError(f"cannot write checkpoint-{step} in {root}: {write_failure(err)}; {kept}") from None
+    if final.exists():
+        discard(final)
     os.replace(tmp, final)
     for old in list_checkpoints(run_dir)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        discard(old)
     return final
 
 
-def list_checkpoints(run_dir) -> list:
-    """Complete checkpoint folders of a run, oldest first (temporary leftovers are ignored)."""
+def discard(folder: Path) -> None:
+    """Delete a checkpoint folder atomically: renamed to a hidden name first, so a run killed
+    during the deletion never leaves a half-deleted folder under a checkpoint's name."""
+    trash = folder.with_name(f".{folder.name}.deleting")
+    shutil.rmtree(trash, ignore_errors=True)
+    os.replace(folder, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _named_checkpoints(run_dir) -> list:
     root = Path(run_dir) / "checkpoints"
     if not root.is_dir():
         return []
     found = [(int(m.group(1)), p) for p in root.iterdir() if (m := _PATTERN.match(p.name)) and p.is_dir()]
     return [p for _, p in sorted(found)]
+
+
+def _missing_files(folder: Path) -> list:
+    return [name for name in STATE_FILES if not (folder / name).is_file()]
+
+
+def list_checkpoints(run_dir) -> list:
+    """Complete checkpoint folders of a run, oldest first. Temporary leftovers, and folders
+    named like a checkpoint but lacking one of its files, are not checkpoints."""
+    return [p for p in _named_checkpoints(run_dir) if not _missing_files(p)]
+
+
+def incomplete_checkpoints(run_dir) -> list:
+    """(folder, missing file names) of folders named like a checkpoint that lack its files
+    (left by a deletion killed half-way before deletions were atomic, or by hand)."""
+    return [(p, missing) for p in _named_checkpoints(run_dir) if (missing := _missing_files(p))]
 
 
 def load_checkpoint(path, modules: dict, optimizers: dict) -> dict:

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import torch
 from accelerate import Accelerator
@@ -23,10 +24,10 @@ from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
 from .settings import TrainSettings
-from .checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from .checkpoint import incomplete_checkpoints, list_checkpoints, load_checkpoint, save_checkpoint
 from ..data import ImageBank
-from ..nets.pretrained import CheckpointError
-from ..storage.model_folder import load_export, save_export
+from ..nets.pretrained import CheckpointError, read_json
+from ..storage.model_folder import INDEX_NAME, load_export, save_export
 from .tasks import TASKS, min_styles
 
 # Settings that must match between a checkpoint and a resumed run.
@@ -99,11 +100,22 @@ def _resume_state(settings, accelerator):
     """The checkpoint folder to resume from (or None), after checking its settings."""
     if not settings.resume:
         return None
+    for folder, missing in incomplete_checkpoints(settings.out):
+        accelerator.print(f"--resume: skipping {folder}: incomplete (no {' or '.join(missing)})")
     found = list_checkpoints(settings.out)
     if not found:
         accelerator.print(f"--resume: no checkpoint in {settings.out}/checkpoints, starting a new run")
         return None
     return found[-1]
+
+
+def export_step(folder) -> Optional[int]:
+    """The training step an export folder was written at (None: missing or unreadable)."""
+    try:
+        steps = read_json(Path(folder) / INDEX_NAME).get("training", {}).get("steps")
+    except (CheckpointError, AttributeError):
+        return None
+    return steps if isinstance(steps, int) else None
 
 
 def _check_resumable(info: dict, settings: TrainSettings, styles: list, path) -> None:
@@ -198,12 +210,15 @@ def train(settings: TrainSettings) -> Path:
     if main:
         accelerator.print(f"training {settings.model} on {len(bank)} images: {bank.counts()}")
 
-    def write_checkpoint(step: int) -> None:
-        save_checkpoint(out, step, modules, optimizers, info, keep=settings.keep_checkpoints)
+    def write_export(step: int) -> None:
         training = {"steps": step, "command": " ".join(sys.argv), "data": str(settings.data), "split": settings.split,
                     "images_per_style": bank.counts(), "batch_size": settings.batch_size}
         save_export(out / "export", bank.styles, settings.resolution,
                     {k: m for t in tasks for k, m in t.export_modules().items()}, extra={"training": training})
+
+    def write_checkpoint(step: int) -> None:
+        save_checkpoint(out, step, modules, optimizers, info, keep=settings.keep_checkpoints)
+        write_export(step)
 
     images_per_step = settings.batch_size * settings.grad_accum * accelerator.num_processes
     progress = tqdm(total=settings.steps, initial=start, desc="training", disable=not main, unit="step")
@@ -226,12 +241,18 @@ def train(settings: TrainSettings) -> Path:
             for task in tasks:
                 save_image(task.sample_grid(), out / "samples" / f"{task.name}-{step:07d}.png")
         if main and (step % settings.checkpoint_every == 0 or step == settings.steps):
-            write_checkpoint(step)
+            try:
+                write_checkpoint(step)
+            except CheckpointError:  # e.g. a full disk: end the progress line, so the error has its own
+                progress.close()
+                raise
     progress.close()
     if not _ranks_agree(accelerator, modules):
         raise RuntimeError("processes ended with different weights; gradient averaging failed")
-    if main and start >= settings.steps and not (out / "export").exists():
-        write_checkpoint(start)
+    if main and start >= settings.steps and export_step(out / "export") != start:
+        # a run killed after its last checkpoint but before (or while) writing the export
+        accelerator.print(f"the export in {out / 'export'} is older than step {start}; rewriting it from {resume_from}")
+        write_export(start)
     if log is not None:
         log.close()
     accelerator.wait_for_everyone()

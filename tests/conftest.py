@@ -127,7 +127,10 @@ def read_metrics(run_dir) -> list:
 
 
 def last_checkpoint(run_dir) -> Path:
-    found = sorted((Path(run_dir) / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    """The newest complete checkpoint folder (with both of its files) of a run."""
+    found = sorted((p for p in (Path(run_dir) / "checkpoints").glob("checkpoint-*")
+                    if (p / "state.json").is_file() and (p / "state.safetensors").is_file()),
+                   key=lambda p: int(p.name.split("-")[1]))
     assert found, f"no checkpoint in {run_dir}"
     return found[-1]
 

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import random
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,8 +25,17 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
+from app_guard import (
+    MAX_UPLOAD_BYTES,
+    guard_choice,
+    guard_image_input,
+    guard_whole_number,
+    limit_waiting_per_client,
+    output_folder,
+    release_memory,
+)
 from ganstyle import StylePipeline
-from ganstyle.imageio import open_image
+from ganstyle.imageio import MAX_PIXELS, open_image
 from ganstyle.inference.pipeline import MAX_SIDE
 from ganstyle.storage.hub import DEFAULT_MODEL, default_model
 
@@ -42,9 +50,7 @@ GRID_CELL, GRID_GAP = 128, 6
 ANIMATION_SIDE = 512
 """Photos are downscaled to this long side before an interpolation (frames and GIF size).
 Transfer keeps the pipeline's own limit (1024 px on the long side)."""
-MAX_PIXELS = 40_000_000
-"""Largest upload (width x height) the app decodes at all."""
-MAX_FILE_SIZE = "20mb"
+MAX_FILE_SIZE = f"{MAX_UPLOAD_BYTES // 2**20}mb"
 MAX_COUNT, MAX_VARIANTS, MAX_STEPS, MAX_GRID = 16, 4, 24, 4
 """Upper ends of the page's sliders (and of the mixing grid's seed lists): what a shared CPU answers quickly."""
 QUEUE_SIZE = 32
@@ -74,34 +80,20 @@ def _user_errors(action):
                 log.exception("%s failed", action)
                 raise gr.Error(f"{action} failed on the server; please try again with other settings.",
                                print_exception=False) from None
+            finally:
+                release_memory()  # heavy requests otherwise leave the process at ~2x its idle size
 
         return wrapper
 
     return decorate
 
 
-def image_input(label: str, **kwargs) -> gr.Image:
-    """An image upload that hands the handler a file path without decoding it, and reports a
-    file Pillow cannot even open as a gr.Error (Gradio's own message would be generic). The
-    check wraps this one component's preprocess: a gr.Image subclass would make Gradio write
-    an app.pyi stub beside this file."""
+def image_input(folder: Path, label: str, **kwargs) -> gr.Image:
+    """An image upload that hands the handler a file path without decoding it. Every image is
+    checked before Gradio reads it, however it arrives (app_guard.guard_image_input); `data:`
+    URLs become files in `folder`."""
     component = gr.Image(label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"], **kwargs)
-    read = component.preprocess
-
-    def preprocess(payload):
-        try:
-            return read(payload)
-        except gr.Error:
-            raise
-        except Image.DecompressionBombError:
-            raise gr.Error(f"{label}: the image is too large to open safely; downscale it first.",
-                           print_exception=False) from None
-        except Exception:
-            raise gr.Error(f"{label}: the file is not an image that can be read (PNG, JPEG, WebP...).",
-                           print_exception=False) from None
-
-    component.preprocess = preprocess
-    return component
+    return guard_image_input(component, label, folder)
 
 
 def load_image(path, name: str, max_side: int = None) -> Image.Image:
@@ -139,11 +131,12 @@ def _caption(image) -> str:
 
 
 class OutputFiles:
-    """Where handlers write their outputs: a private temporary folder, swept of files older
-    than OUTPUT_LIFETIME at most once a minute."""
+    """Where handlers write their outputs: a private temporary folder (removed at exit, and
+    swept at the next start if the app was killed), swept of files older than
+    OUTPUT_LIFETIME at most once a minute."""
 
     def __init__(self):
-        self.folder = Path(tempfile.mkdtemp(prefix="ganstyle-app-"))
+        self.folder = output_folder()
         self._swept = 0.0
 
     def new_path(self, name: str, suffix: str) -> Path:
@@ -176,7 +169,7 @@ class StyleApp:
 
     def _pipeline(self) -> StylePipeline:
         if self.pipe is None:
-            raise gr.Error(f"No model is loaded. {self.error}", print_exception=False)
+            raise gr.Error(f"No model is loaded: {self.error}", print_exception=False)
         return self.pipe
 
     @_user_errors("Generation")
@@ -254,6 +247,9 @@ def load_pipeline(model):
         return StylePipeline.from_pretrained(model), None
     except (ValueError, TypeError, OSError) as err:
         return None, f"Cannot load `{model or 'the default model'}`: {err}"
+    except Exception as err:  # whatever a broken folder does, the app starts and says why
+        log.exception("loading %s failed", model)
+        return None, f"Cannot load `{model}`: {type(err).__name__}: {str(err)[:300]}"
 
 
 def _model_name(model, pipe) -> str:
@@ -316,7 +312,7 @@ def _run_locally() -> str:
 
 def about_markdown(pipe, error, model_name) -> str:
     if pipe is None:
-        return f"### No model loaded\n\n{error}\n" + _run_locally()
+        return f"### No model is loaded\n\n{error}\n" + _run_locally()
     abilities = []
     if pipe.generator is not None:
         abilities.append("draws random images of each style (a conditional StyleGAN2 generator), "
@@ -337,7 +333,7 @@ def _randomize():
 def seed_box(api_name: str, label: str = "Seed", value: int = 0, **kwargs) -> gr.Number:
     """A seed field with a 'random' button in its toolbar (event `api_name`)."""
     dice = gr.Button("random", size="sm", variant="secondary")
-    box = gr.Number(label=label, value=value, precision=0, minimum=0, buttons=[dice], **kwargs)
+    box = guard_whole_number(gr.Number(label=label, value=value, precision=0, minimum=0, buttons=[dice], **kwargs))
     dice.click(_randomize, outputs=box, api_name=api_name, queue=False)
     return box
 
@@ -353,6 +349,9 @@ class Page:
     handlers: StyleApp
     examples: dict
     events: dict = field(default_factory=lambda: dict(concurrency_limit=CONCURRENCY, concurrency_id="model"))
+    heavy_events: dict = field(default_factory=lambda: dict(concurrency_limit=CONCURRENCY, concurrency_id="heavy"))
+    """Interpolations (GAN inversions of reference images: seconds to tens of seconds each) run
+    in a slot of their own, so a one-image request never waits behind a row of them."""
 
     @property
     def styles(self) -> list:
@@ -384,7 +383,7 @@ def generate_tab(page: Page) -> None:
     with gr.Tab("Random generation", id="generate"):
         with gr.Row():
             with gr.Column(scale=1):
-                style = gr.Dropdown([ALL_STYLES, *styles], value=ALL_STYLES, label="Style")
+                style = guard_choice(gr.Dropdown([ALL_STYLES, *styles], value=ALL_STYLES, label="Style"))
                 seed = seed_box("randomize_generate_seed")
                 truncation = gr.Slider(0, 1, value=0.7, step=0.05, label="Truncation",
                                        info="lower: closer to the style's average, fewer artefacts")
@@ -414,14 +413,15 @@ def _transfer_examples(page: Page) -> list:
 
 
 def transfer_tab(page: Page) -> None:
-    h = page.handlers
+    h, uploads = page.handlers, page.handlers.files.folder
     with gr.Tab("Style transfer", id="transfer"):
         with gr.Row():
             with gr.Column(scale=1):
-                photo = image_input("Photo", height=260, elem_id="transfer-photo")
+                photo = image_input(uploads, "Photo", height=260, elem_id="transfer-photo")
                 target = gr.Radio([TARGET_STYLE, TARGET_REFERENCE], value=TARGET_STYLE, label="Target")
-                style = gr.Dropdown(page.styles, value=page.paintings[0] if page.paintings else None, label="Style")
-                reference = image_input("Reference image (its style is copied)", height=200, visible=False,
+                style = guard_choice(gr.Dropdown(page.styles, value=page.paintings[0] if page.paintings else None,
+                                                 label="Style"))
+                reference = image_input(uploads, "Reference image (its style is copied)", height=200, visible=False,
                                         elem_id="transfer-reference")
                 strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength",
                                      info="0 keeps the photo, 1 is the full style")
@@ -451,25 +451,26 @@ def transfer_tab(page: Page) -> None:
 
 
 def interpolation_section(page: Page) -> None:
-    styles, first, last = page.styles, page.first, page.last
+    styles, first, last, uploads = page.styles, page.first, page.last, page.handlers.files.folder
     gr.Markdown("### Interpolation\nA walk from one style (and seed) to another. Either end may "
                 "be a reference image instead (the generator's closest image to it). Add a photo to "
                 "walk its repainting instead.")
     with gr.Row():
         with gr.Column(scale=1):
             with gr.Row():
-                start = gr.Dropdown(styles, value=first, label="Start style", min_width=120)
+                start = guard_choice(gr.Dropdown(styles, value=first, label="Start style", min_width=120))
                 start_seed = seed_box("randomize_start_seed", "Start seed", 0, min_width=120)
             with gr.Row():
-                end = gr.Dropdown(styles, value=last, label="End style", min_width=120)
+                end = guard_choice(gr.Dropdown(styles, value=last, label="End style", min_width=120))
                 end_seed = seed_box("randomize_end_seed", "End seed", 1, min_width=120)
             steps = gr.Slider(2, MAX_STEPS, value=8, step=1, label="Steps")
             truncation = gr.Slider(0, 1, value=0.7, step=0.05, label="Truncation")
             with gr.Accordion("Photo and reference images (optional)", open=False):
-                photo = image_input("Photo to repaint along the walk", height=180)
+                photo = image_input(uploads, "Photo to repaint along the walk", height=180)
                 with gr.Row():
-                    start_ref = image_input("Start reference", height=140, elem_id="interpolate-start-ref")
-                    end_ref = image_input("End reference", height=140, elem_id="interpolate-end-ref")
+                    start_ref = image_input(uploads, "Start reference", height=140,
+                                            elem_id="interpolate-start-ref")
+                    end_ref = image_input(uploads, "End reference", height=140, elem_id="interpolate-end-ref")
             button = gr.Button("Interpolate", variant="primary", interactive=page.pipe is not None)
         with gr.Column(scale=2):
             gallery = gr.Gallery(label="Frames", columns=8, format="png", height=200,
@@ -478,7 +479,8 @@ def interpolation_section(page: Page) -> None:
                 preview = gr.Image(label="Animation", type="filepath", height=260, elem_id="interpolate-animation")
                 gif = gr.File(label="Download the GIF", elem_id="interpolate-gif")
     inputs = [start, start_seed, start_ref, end, end_seed, end_ref, photo, steps, truncation]
-    button.click(page.handlers.interpolate, inputs, [gallery, preview, gif], api_name="interpolate", **page.events)
+    button.click(page.handlers.interpolate, inputs, [gallery, preview, gif], api_name="interpolate",
+                 **page.heavy_events)
     if styles:
         rows = [[first, 0, None, last, 0, None, None, 12, 0.7], [last, 3, None, last, 9, None, None, 8, 0.7]]
         if page.examples["photos"] and len(page.paintings) > 1:
@@ -494,10 +496,10 @@ def mixing_section(page: Page) -> None:
     with gr.Row():
         with gr.Column(scale=1):
             with gr.Row():
-                coarse = gr.Dropdown(styles, value=first, label="Coarse style (rows)")
+                coarse = guard_choice(gr.Dropdown(styles, value=first, label="Coarse style (rows)"))
                 coarse_seeds = gr.Textbox("1, 2, 3", label="Coarse seeds", info=f"1 to {MAX_GRID}, comma separated")
             with gr.Row():
-                fine = gr.Dropdown(styles, value=last, label="Fine style (columns)")
+                fine = guard_choice(gr.Dropdown(styles, value=last, label="Fine style (columns)"))
                 fine_seeds = gr.Textbox("4, 5, 6", label="Fine seeds", info=f"1 to {MAX_GRID}, comma separated")
             crossover = gr.Slider(1, layers - 1, value=layers // 2, step=1, label="Crossover layer",
                                   info="low: only the coarsest layout comes from the rows")
@@ -538,7 +540,7 @@ def build_app(model=None) -> gr.Blocks:
         gr.Markdown("# ganstyle\nRandom images in several styles, photos repainted in a style or in the "
                     "style of a reference image, and smooth walks and mixes between styles, all from one GAN.")
         if pipe is None:
-            gr.Markdown(f"> **No model loaded.** {error}", elem_id="model-missing")
+            gr.Markdown(f"> **No model is loaded:** {error}", elem_id="model-missing")
         else:
             gr.Markdown(f"Model `{page.model_name}` · styles: **{', '.join(pipe.styles)}** · "
                         f"{pipe.resolution} px (shown at {DISPLAY_SIZE} px)", elem_id="model-line")
@@ -546,6 +548,7 @@ def build_app(model=None) -> gr.Blocks:
             for tab in TABS:
                 tab(page)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    limit_waiting_per_client(demo)
     return demo
 
 

@@ -10,7 +10,15 @@ Unless --url is given, it starts `python app.py` (GANSTYLE_MODEL=the model) on a
 client sends its requests one after the other (generate all styles, transfer a photo in 2
 variants, interpolate 8 frames, mix a 3x3 grid, in a per-client shuffled order); all clients
 start together. Prints completed/failed counts, p50/p95 latency (overall and per endpoint),
-throughput and the server's peak memory. Exits 1 if any request failed or was lost.
+throughput and the server's peak memory, and its memory 5 s after the last request
+(settled). Exits 1 if any request failed or was lost.
+
+    python benchmarks/app_load.py --fairness --clients 4 --requests 5 --flood 8
+
+runs the fairness scenario instead: one client submits --flood heavy interpolations (two
+reference images each, so two GAN inversions) at once, while --clients others send
+--requests one-image generations one after the other; it reports how many of the flood
+the app refused (the per-client limit on waiting requests), and p50/p95 of the light ones.
 Traffic goes only to the local server.
 """
 
@@ -30,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PHOTO = ROOT / "examples" / "scene-lake.jpg"
+REFERENCE = ROOT / "examples" / "ref-monet.png"
 
 
 def free_port() -> int:
@@ -105,6 +114,11 @@ class Server:
         while not self._stop.wait(0.1):
             self.peak = max(self.peak, self.rss())
 
+    def settled(self, seconds: float = 5.0) -> int:
+        """Resident memory after `seconds` without requests (what the app keeps after a load)."""
+        time.sleep(seconds)
+        return self.rss()
+
     def stop(self):
         self._stop.set()
         self.process.terminate()
@@ -163,6 +177,73 @@ def run_client(index: int, url: str, requests: int, styles: list, start: threadi
                             "error": f"{type(err).__name__}: {err}"[:300]})
 
 
+def run_flooder(url: str, requests: int, styles: list, start: threading.Barrier, results: list):
+    """One client that submits `requests` heavy interpolations at once (both ends reference
+    images, so two GAN inversions each) without waiting for any: the queue hog of the fault
+    probe. Requests the app refuses because this client has too many waiting are counted as
+    refused, not as failures."""
+    from gradio_client import Client, handle_file
+
+    client = Client(url, verbose=False, analytics_enabled=False, httpx_kwargs={"timeout": 600})
+    start.wait()
+    jobs = []
+    for i in range(requests):
+        args = (styles[0], i, handle_file(PHOTO), styles[-1], i, handle_file(REFERENCE), None, 8, 0.7)
+        jobs.append((time.perf_counter(), client.submit(*args, api_name="/interpolate")))
+    for began, job in jobs:
+        try:
+            job.result()
+            results.append({"client": "flood", "kind": "heavy", "ok": True, "seconds": time.perf_counter() - began})
+        except Exception as err:
+            refused = "requests waiting" in str(err)
+            results.append({"client": "flood", "kind": "heavy", "ok": refused, "refused": refused,
+                            "seconds": time.perf_counter() - began, "error": f"{type(err).__name__}: {err}"[:300]})
+
+
+def run_light_client(index: int, url: str, requests: int, styles: list, start: threading.Barrier, results: list):
+    """A client sending one-image generations one after the other (the light requests)."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False, analytics_enabled=False, httpx_kwargs={"timeout": 600})
+    start.wait()
+    time.sleep(2.0)  # let the flood reach the queue first
+    for i in range(requests):
+        began = time.perf_counter()
+        try:
+            client.predict(styles[i % len(styles)], index * 100 + i, 0.7, 1, api_name="/generate")
+            results.append({"client": index, "kind": "light", "ok": True, "seconds": time.perf_counter() - began})
+        except Exception as err:
+            results.append({"client": index, "kind": "light", "ok": False, "seconds": time.perf_counter() - began,
+                            "error": f"{type(err).__name__}: {err}"[:300]})
+
+
+def fairness(url: str, styles: list, clients: int, requests: int, flood: int) -> dict:
+    """One client floods `flood` heavy requests while `clients` others send `requests` light
+    ones each: how long the light ones wait, and what happened to every request."""
+    results = []
+    barrier = threading.Barrier(clients + 1)
+    threads = [threading.Thread(target=run_flooder, args=(url, flood, styles, barrier, results))]
+    threads += [threading.Thread(target=run_light_client, args=(i, url, requests, styles, barrier, results))
+                for i in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    light = [r["seconds"] for r in results if r["kind"] == "light" and r["ok"]]
+    heavy = [r["seconds"] for r in results if r["kind"] == "heavy" and r["ok"] and not r.get("refused")]
+    return {
+        "flood_requests": flood, "light_clients": clients, "light_requests_per_client": requests,
+        "expected": flood + clients * requests, "answered": len(results),
+        "lost": flood + clients * requests - len(results),
+        "failed": sum(not r["ok"] for r in results), "flood_refused": sum(bool(r.get("refused")) for r in results),
+        "flood_served": len(heavy), "heavy_p50": round(percentile(heavy, 50), 2),
+        "light_p50": round(percentile(light, 50), 2), "light_p95": round(percentile(light, 95), 2),
+        "light_max": round(max(light), 2) if light else None, "wall_seconds": round(time.perf_counter() - began, 1),
+        "errors": sorted({r["error"] for r in results if not r["ok"]})[:5],
+    }
+
+
 def model_styles(url: str) -> list:
     """The served model's styles: the choices of the app's "Start style" dropdown."""
     config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
@@ -190,6 +271,10 @@ def main(argv=None) -> int:
     parser.add_argument("--url", default=None, help="load an app that is already running instead")
     parser.add_argument("--concurrency", type=int, default=None, help="GANSTYLE_CONCURRENCY for the started app")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--fairness", action="store_true",
+                        help="instead of the mixed load: one client floods --flood heavy interpolations while "
+                             "--clients others send --requests one-image generations each")
+    parser.add_argument("--flood", type=int, default=8, help="heavy requests of the flooding client")
     args = parser.parse_args(argv)
     if args.url and not args.url.startswith(("http://127.", "http://localhost", "http://[::1]")):
         parser.error("--url must be a local address (127.0.0.0/8, localhost or [::1])")
@@ -214,6 +299,16 @@ def main(argv=None) -> int:
             url = server.url
         try:
             styles = model_styles(url)
+            if args.fairness:
+                figures = fairness(url, styles, args.clients, args.requests, args.flood)
+                if server is not None:
+                    figures.update(server_idle_mib=round(server.idle / 2**20),
+                                   server_peak_mib=round(server.peak / 2**20),
+                                   server_settled_mib=round(server.settled() / 2**20))
+                print(json.dumps(figures, indent=2))
+                if args.json:
+                    Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+                return 0 if not figures["failed"] and not figures["lost"] else 1
             results = []
             barrier = threading.Barrier(args.clients)
             threads = [threading.Thread(target=run_client, args=(i, url, args.requests, styles, barrier, results))
@@ -224,6 +319,7 @@ def main(argv=None) -> int:
             for thread in threads:
                 thread.join()
             wall = time.perf_counter() - began
+            settled = server.settled() if server is not None else None
         finally:
             if server is not None:
                 server.stop()
@@ -244,6 +340,7 @@ def main(argv=None) -> int:
                          for v in [[r["seconds"] for r in done if r["kind"] == kind]]},
         "server_idle_mib": round(server.idle / 2**20) if server else None,
         "server_peak_mib": round(server.peak / 2**20) if server else None,
+        "server_settled_mib": round(settled / 2**20) if server else None,
         "errors": sorted({r["error"] for r in failed})[:10],
     }
     print(f"\n{args.clients} clients x {args.requests} requests = {expected}: completed {len(done)}, "
@@ -252,7 +349,8 @@ def main(argv=None) -> int:
     for kind, row in figures["per_endpoint"].items():
         print(f"  {kind:<12} n={row['n']:<3} p50 {row['p50']:.2f}s  p95 {row['p95']:.2f}s")
     if server:
-        print(f"server memory: idle {figures['server_idle_mib']} MiB, peak {figures['server_peak_mib']} MiB")
+        print(f"server memory: idle {figures['server_idle_mib']} MiB, peak {figures['server_peak_mib']} MiB, "
+              f"settled {figures['server_settled_mib']} MiB (5 s after the last request)")
     for error in figures["errors"]:
         print("error:", error)
     if args.json:

@@ -56,6 +56,23 @@ def check_image_size(width: int, height: int, label: str = "the image", file_byt
                          "decompression bomb.")
 
 
+def check_image_file(source, label: str = "the image") -> None:
+    """Refuse (ImageError) a path or bytes whose header Pillow cannot read, or whose size
+    `check_image_size` refuses, without decoding any pixel: for callers that hand the file
+    on to another reader (the web app, before Gradio opens it)."""
+    file_bytes = len(source) if isinstance(source, (bytes, bytearray)) else Path(source).stat().st_size
+    try:
+        with _open_header(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source) as image:
+            width, height = image.size
+    except Image.DecompressionBombError:
+        raise ImageError(f"{label} is too large to open safely; downscale it first") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error, EOFError):
+        raise ImageError(f"{label}: the file is not an image that can be read (PNG, JPEG, WebP...)") from None
+    if width == 0 or height == 0:
+        raise ImageError(f"{label} has zero size ({width}x{height})")
+    check_image_size(width, height, label, file_bytes)
+
+
 def _remaining_bytes(source) -> int:
     """Bytes left to read in a seekable file object (None when it cannot be told)."""
     try:

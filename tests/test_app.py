@@ -6,11 +6,13 @@ against what the pipeline itself renders, and bad inputs must come back as the a
 messages.
 """
 
+import base64
 import io
 import json
 import os
 import struct
 import sys
+import time
 import urllib.request
 import zlib
 from pathlib import Path
@@ -25,6 +27,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from app_server import serve  # noqa: E402
+from hostile_images import HUGE_16_BIT, THIN, png_bytes  # noqa: E402
 from tiny_model import STYLES, build_tiny_export  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,6 +201,7 @@ def bad_files(tmp_path_factory):
     (folder / "truncated.jpg").write_bytes(jpeg.getvalue()[:len(jpeg.getvalue()) // 2])  # header intact
     (folder / "huge.png").write_bytes(_png_header(8000, 6000))  # 48 MP: above the app's limit
     (folder / "bomb.png").write_bytes(_png_header(30000, 30000))  # 900 MP: Pillow refuses to open it
+    (folder / "thin.png").write_bytes(png_bytes(**THIN))  # 585 bytes: 3-4 GB per request before the limits
     return folder
 
 
@@ -226,6 +230,18 @@ BAD_INPUTS = [
      lambda f: ("circle", 0, None, "square", 1, handle_file(f / "corrupt.png"), None, 4, 0.7),
      "End reference: the file is not an image"),
     ("bad seed list", "/mix", lambda f: ("circle", "1, two", "square", "3", 3, 0.7), "whole numbers"),
+    # found by the fault probe (issue 14)
+    ("thin reference", TRANSFER, lambda f: (handle_file(PHOTO), "Reference image", "circle",
+                                            handle_file(f / "thin.png"), 1.0, False, 0, 1),
+     "is 1x131000 pixels, more than 64:1"),
+    ("thin end reference", "/interpolate",
+     lambda f: ("circle", 0, None, "square", 1, handle_file(f / "thin.png"), None, 4, 0.7), "more than 64:1"),
+    ("count 1.5", "/generate", lambda f: ("circle", 0, 0.7, 1.5), "n must be an integer, got float"),
+    ("text seed", "/generate", lambda f: ("circle", "abc", 0.7, 1), "Seed must be a whole number, got 'abc'"),
+    ("100 kB style name", "/generate", lambda f: ("x" * 100_000, 0, 0.7, 1),
+     "(100,002 characters) is not in the list of choices"),
+    ("too many seeds", "/mix", lambda f: ("circle", "1,2,3,4,5,6", "square", "3", 3, 0.7),
+     "number of coarse seeds must be between 1 and 4"),
     ("too many seeds", "/mix", lambda f: ("circle", "1,2,3,4,5,6", "square", "3", 3, 0.7),
      "number of coarse seeds must be between 1 and 4"),
 ]
@@ -255,6 +271,48 @@ def test_upload_over_the_size_limit_is_refused(client, tmp_path):
         client.predict(handle_file(big), "Named style", "circle", None, 1.0, False, 0, 1, api_name=TRANSFER)
 
 
+def _raw_call(url: str, endpoint: str, body: str) -> str:
+    """POST a raw JSON body (which may hold NaN or Infinity, as JavaScript's JSON does not
+    but Python's does) to /gradio_api/call/<endpoint>; the event stream of its answer."""
+    request = urllib.request.Request(f"{url}gradio_api/call/{endpoint}", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+    event = json.loads(urllib.request.urlopen(request, timeout=60).read())["event_id"]
+    return urllib.request.urlopen(f"{url}gradio_api/call/{endpoint}/{event}", timeout=120).read().decode()
+
+
+@pytest.mark.parametrize("seed, message", [("NaN", "Seed must be a whole number, got nan"),
+                                           ("Infinity", "Seed must be a whole number, got inf"),
+                                           ("1e400", "Seed must be a whole number, got inf"),
+                                           ('"abc"', "Seed must be a whole number, got 'abc'"),
+                                           ("-Infinity", "Value -inf is less than minimum value 0")])
+def test_raw_json_seeds_get_a_real_error(client, seed, message):
+    """NaN, Infinity and text seeds answered {"error": null}."""
+    answer = _raw_call(client.src, "generate", f'{{"data": ["circle", {seed}, 0.7, 1]}}')
+    assert "event: error" in answer and message in answer, answer
+
+
+def _data_url(data: bytes) -> dict:
+    return {"url": "data:image/png;base64," + base64.b64encode(data).decode(), "meta": {"_type": "gradio.FileData"}}
+
+
+def test_data_urls_get_the_same_limits_and_results_as_uploads(client, pipe):
+    """`data:` URLs skipped the upload size limit, and Gradio decoded 169 MP images from them
+    before the app's own check; now they are checked from the header, like every upload."""
+    args = ("Named style", "circle", None, 1.0, False, 0, 1)
+    start = time.perf_counter()
+    with pytest.raises(AppError, match=r"13000x13000 pixels \(169 MP\); at most 40 MP are accepted"):
+        client.predict(_data_url(png_bytes(**HUGE_16_BIT)), *args, api_name=TRANSFER)
+    assert time.perf_counter() - start < 10  # was 8-10 s of decoding and 2.9-3.7 GB in the server
+    with pytest.raises(AppError, match=r"the file is 2[01]\.\d MB; this app accepts images up to 20 MB"):
+        client.predict(_data_url(b"\x89PNG" + bytes(21 * 2**20)), *args, api_name=TRANSFER)
+    with pytest.raises(AppError, match="more than 64:1"):
+        client.predict(_data_url(png_bytes(**THIN)), *args, api_name=TRANSFER)
+    buffer = io.BytesIO()
+    _open(PHOTO).save(buffer, "PNG")
+    _, variants = client.predict(_data_url(buffer.getvalue()), *args, api_name=TRANSFER)
+    assert _same(_open(variants[0]["image"]), pipe.transfer(str(PHOTO), style="circle", seed=0)[0])
+
+
 def test_missing_model_page_and_errors(tmp_path):
     import app
 
@@ -262,7 +320,7 @@ def test_missing_model_page_and_errors(tmp_path):
     with serve(demo, **app.LAUNCH_OPTIONS) as url:
         config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
         texts = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
-        assert "No model loaded" in texts and "does not exist" in texts
+        assert "No model is loaded:" in texts and "does not exist" in texts
         with pytest.raises(AppError, match="No model is loaded"):
             client = Client(url, verbose=False, analytics_enabled=False)
             client.predict("All styles", 0, 0.7, 1, api_name="/generate")
@@ -283,3 +341,22 @@ def test_importing_the_app_loads_no_model_and_demo_is_built_once(model, monkeypa
     assert isinstance(demo, gr.Blocks) and app.demo is demo
     with pytest.raises(AttributeError, match="no attribute 'dmeo'"):
         app.dmeo
+
+
+def test_a_crafted_model_folder_gives_a_page_that_says_why(model, tmp_path):
+    """A config that crashed the app at start (resolution 65536: ZeroDivisionError)."""
+    import shutil
+
+    import app
+
+    folder = shutil.copytree(model, tmp_path / "crafted")
+    config = json.loads((folder / "generator" / "config.json").read_text())
+    (folder / "generator" / "config.json").write_text(json.dumps({**config, "resolution": 65536}))
+    demo = app.build_app(folder)
+    with serve(demo, **app.LAUNCH_OPTIONS) as url:
+        config = json.loads(urllib.request.urlopen(url + "config", timeout=30).read())
+        texts = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"])
+        assert "No model is loaded:" in texts and "resolution must be between 1 and 2048, got 65536" in texts
+        with pytest.raises(AppError, match="No model is loaded: Cannot load"):
+            Client(url, verbose=False, analytics_enabled=False).predict("All styles", 0, 0.7, 1,
+                                                                       api_name="/generate")

@@ -195,7 +195,8 @@ def run_flooder(url: str, requests: int, styles: list, start: threading.Barrier,
             job.result()
             results.append({"client": "flood", "kind": "heavy", "ok": True, "seconds": time.perf_counter() - began})
         except Exception as err:
-            refused = "requests waiting" in str(err)
+            # the app's per-client limit answers "queue_full", which gradio_client raises as QueueError
+            refused = type(err).__name__ == "QueueError" or "requests waiting" in str(err)
             results.append({"client": "flood", "kind": "heavy", "ok": refused, "refused": refused,
                             "seconds": time.perf_counter() - began, "error": f"{type(err).__name__}: {err}"[:300]})
 

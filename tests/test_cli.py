@@ -3,6 +3,7 @@ files written and their sizes, the same images as the Python API, and exit code 
 one-line message on bad arguments. Most runs call `main(argv)` in-process; a few go through
 `python -m ganstyle` in a subprocess to check the real entry point."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import pytest
 from PIL import Image
 
 import ganstyle.storage.hub
-from ganstyle.cli import main
+from ganstyle.cli import build_parser, main
+from ganstyle.training.settings import TrainSettings, flag_of
 from hostile_images import HUGE_16_BIT, THIN, png_bytes
 from tiny_model import STYLES
 
@@ -315,3 +317,51 @@ def test_python_m_ganstyle_bad_argument(tiny_dir, tmp_path):
                              "--style", "circle", "--model", str(tiny_dir)],
                             env=env(), capture_output=True, text=True, timeout=180)
     assert_one_line_error(result.returncode, result.stdout, result.stderr, "transfer", "missing.png': no such file")
+
+
+# ----------------------------------------------------------------------------- train flags from TrainSettings
+def _train_parser():
+    import argparse
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return parser, sub.choices["train"]
+
+
+def test_every_train_setting_has_a_flag_with_its_default_and_help():
+    parser, train = _train_parser()
+    options = {o: a for a in train._actions for o in a.option_strings}
+    for f in dataclasses.fields(TrainSettings):
+        action = options[flag_of(f)]
+        assert action.dest == f.name and action.help.startswith(f.metadata["help"])
+        assert action.choices == f.metadata["choices"]
+    args = vars(parser.parse_args(["train", "--data", "d", "--out", "o"]))
+    assert {k: v for k, v in args.items() if k not in ("command", "run")} == \
+        dataclasses.asdict(TrainSettings(data="d", out="o"))
+
+
+def test_settings_without_a_flag_before_now_reach_the_run():
+    parser, _ = _train_parser()
+    args = parser.parse_args(["train", "--data", "d", "--out", "o", "--generator-r1-gamma", "0.5",
+                              "--translator-r1-gamma", "2", "--r1-interval", "8", "--mixing-prob", "0.3",
+                              "--ema-kimg", "1.5", "--lambda-sty", "2", "--lambda-ds", "0.5", "--lambda-cyc", "3",
+                              "--no-augment", "--perceptual", "--seed", "7", "--init-from", "x"])
+    settings = TrainSettings(**{k: v for k, v in vars(args).items() if k not in ("command", "run")})
+    assert (settings.generator_r1_gamma, settings.translator_r1_gamma, settings.r1_interval, settings.mixing_prob,
+            settings.ema_kimg, settings.lambda_sty, settings.lambda_ds, settings.lambda_cyc) == \
+        (0.5, 2.0, 8, 0.3, 1.5, 2.0, 0.5, 3.0)
+    assert (settings.augment, settings.perceptual, settings.seed, settings.init_from) == (False, True, 7, "x")
+
+
+def test_train_model_flag_is_a_deprecated_alias_of_components():
+    parser, _ = _train_parser()
+    with pytest.warns(FutureWarning, match="--model` is deprecated .* use --components"):
+        args = parser.parse_args(["train", "--data", "d", "--out", "o", "--model", "generator"])
+    assert args.components == "generator"
+
+
+def test_train_settings_refuse_values_outside_their_choices():
+    with pytest.raises(ValueError, match="--components must be one of generator, translator, both, got 'gan'"):
+        TrainSettings(data="d", out="o", components="gan")
+    with pytest.raises(ValueError, match="--generator-discriminator must be one of multitask, projected"):
+        TrainSettings(data="d", out="o", generator_discriminator="pixel")

@@ -12,7 +12,7 @@ from ganstyle import StylePipeline
 from ganstyle.imageio import pil_to_tensor
 from ganstyle.nets.family import Generator, Translator, known_classes, model_class, register
 from ganstyle.nets.generator import StyleGenerator
-from ganstyle.nets.pretrained import CheckpointError
+from ganstyle.files import CheckpointError
 from ganstyle.nets.style_classifier import StyleClassifier
 from ganstyle.nets.translator import StyleTranslator
 from ganstyle.storage.model_folder import INDEX_NAME, load_export

@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "ganstyle"
 RANKS = {
     "version": 0,       # the version string
     "imageio": 0,       # opening, converting and writing images
+    "files": 0,         # atomic writes, JSON, CheckpointError
     "data": 1,          # style folders, the validation split, the image bank
     "nets": 2,          # networks and the config + safetensors format of one network
     "storage": 3,       # the model folder, the Hub, model cards

@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 from conftest import BATCH, RESOLUTION, STYLES, assert_same_tensors, last_checkpoint, load_state
 from ganstyle.storage.model_folder import FORMAT_VERSION, INDEX_NAME, load_export, read_index, save_export
 from ganstyle.nets.generator import GeneratorConfig, StyleGenerator
-from ganstyle.nets.pretrained import CheckpointError
+from ganstyle.files import CheckpointError
 from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 
 STYLE_NAMES = sorted(STYLES)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ganstyle.storage.model_folder import load_export
-from ganstyle.nets.pretrained import CheckpointError
+from ganstyle.files import CheckpointError
 from ganstyle.nets.style_classifier import StyleClassifier, encoder_features, fit_style_classifier
 from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 

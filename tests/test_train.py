@@ -2,6 +2,7 @@
 `accelerate launch` run, determinism, the files a run writes, and CLI argument errors."""
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -29,11 +30,12 @@ from conftest import (
 )
 import ganstyle.training.loop as train_module
 from ganstyle.training.checkpoint import list_checkpoints
-from ganstyle.nets.pretrained import CheckpointError
+from ganstyle.files import CheckpointError
 from ganstyle.cli import main as cli_main
 from ganstyle.data import DataError
 from ganstyle.storage.model_folder import load_export
-from ganstyle.training.loop import MetricsLog, TrainSettings, step_seed, train
+from ganstyle.training.loop import MetricsLog, step_seed, train
+from ganstyle.training.settings import TrainSettings
 
 REPO = Path(__file__).resolve().parents[1]
 STYLE_NAMES = sorted(STYLES)
@@ -80,18 +82,19 @@ def assert_export_is_checkpoint_ema(run_dir, components):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"model": "gan"}, "--model must be one of generator, translator, both, got 'gan'"),
+    ({"components": "gan"}, "--components must be one of generator, translator, both, got 'gan'"),
     ({"steps": 0}, "--steps must be >= 1, got 0"),
     ({"batch_size": 0}, "--batch-size must be >= 1"),
     ({"log_every": -1}, "--log-every must be >= 1"),
-    ({"mixed_precision": "fp8"}, "--mixed-precision must be no, fp16 or bf16"),
-    ({"generator_discriminator": "patch"}, "--generator-discriminator must be one of multitask, projected, got 'patch'"),
-    ({"batch_size": 1, "model": "translator"}, "--batch-size must be >= 2 for the translator"),
+    ({"mixed_precision": "fp8"}, "--mixed-precision must be one of no, fp16, bf16"),
+    ({"generator_discriminator": "patch"},
+     "--generator-discriminator must be one of multitask, projected, got 'patch'"),
+    ({"batch_size": 1, "components": "translator"}, "--batch-size must be >= 2 for the translator"),
 ])
 def test_settings_refuse_invalid_values(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         TrainSettings(data="d", out="o", **kwargs)
-    assert TrainSettings(data="d", out="o", model="generator", batch_size=1).task_names == ["generator"]
+    assert TrainSettings(data="d", out="o", components="generator", batch_size=1).task_names == ["generator"]
     assert TrainSettings(data="d", out="o").task_names == ["generator", "translator"]
 
 
@@ -129,7 +132,7 @@ def test_both_models_train_and_write_every_artifact(both_run):
     assert [p.name for p in list_checkpoints(run)] == ["checkpoint-3", "checkpoint-6"]
     info = json.loads((last_checkpoint(run) / "state.json").read_text())
     assert info["step"] == 6 and info["seed"] == settings.seed and info["styles"] == STYLE_NAMES
-    assert info["settings"]["resolution"] == RESOLUTION and info["settings"]["model"] == "both"
+    assert info["settings"]["resolution"] == RESOLUTION and info["settings"]["components"] == "both"
     assert info["images_per_style"] == {s: 8 for s in STYLE_NAMES}
     assert not list((run / "checkpoints").glob(".*"))  # no temporary folder left
     # sample grids of fixed seeds
@@ -167,7 +170,7 @@ def generator_runs(tmp_path_factory, train_data):
     root = tmp_path_factory.mktemp("generator_runs")
     runs = {}
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
-        settings = settings_for(train_data, root / name, model="generator", steps=4, seed=seed,
+        settings = settings_for(train_data, root / name, components="generator", steps=4, seed=seed,
                                 checkpoint_every=2, sample_every=4)
         runs[name] = (settings, *run_training(settings))
     return runs
@@ -200,17 +203,17 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not(generator_r
 
 def test_generator_trains_on_a_single_style_but_the_translator_refuses(tmp_path):
     data = write_style_dataset(tmp_path / "one", per_style=4, styles={"circles": STYLES["circles"]})
-    export = train(settings_for(data, tmp_path / "run", model="generator", steps=1, checkpoint_every=1))
+    export = train(settings_for(data, tmp_path / "run", components="generator", steps=1, checkpoint_every=1))
     index, _ = load_export(export)
     assert index["styles"] == ["circles"]
     with pytest.raises(DataError, match="this model needs at least 2"):
-        train(settings_for(data, tmp_path / "run2", model="translator", steps=1))
+        train(settings_for(data, tmp_path / "run2", components="translator", steps=1))
 
 
 def test_translator_model_trains_via_the_cli_subprocess(train_data, tmp_path):
     out = tmp_path / "translator_run"
     cmd = [sys.executable, "-m", "ganstyle", "train", "--data", str(train_data), "--out", str(out),
-           "--model", "translator", "--resolution", str(RESOLUTION), "--steps", "6", "--batch-size", str(BATCH),
+           "--components", "translator", "--resolution", str(RESOLUTION), "--steps", "6", "--batch-size", str(BATCH),
            "--seed", "3", "--checkpoint-every", "3", "--sample-every", "3", "--log-every", "1"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -224,7 +227,7 @@ def test_translator_model_trains_via_the_cli_subprocess(train_data, tmp_path):
     assert [p.name for p in list_checkpoints(out)] == ["checkpoint-3", "checkpoint-6"]
     assert (out / "samples" / "translator-0000006.png").is_file()
     assert_export_is_checkpoint_ema(out, ["translator"])
-    assert "--model translator" in index["training"]["command"]
+    assert "--components translator" in index["training"]["command"]
 
 
 @pytest.mark.slow
@@ -235,7 +238,7 @@ def test_two_process_accelerate_launch(train_data, tmp_path):
     out = tmp_path / "ddp_run"
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
-           "-m", "ganstyle", "train", "--data", str(train_data), "--out", str(out), "--model", "both",
+           "-m", "ganstyle", "train", "--data", str(train_data), "--out", str(out), "--components", "both",
            "--resolution", str(RESOLUTION), "--steps", "4", "--batch-size", str(BATCH), "--seed", "11",
            "--checkpoint-every", "2", "--sample-every", "4", "--log-every", "1"]
     proc = subprocess.run(cmd, cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=900)
@@ -264,7 +267,7 @@ def run_cli(argv, capsys):
 
 @pytest.mark.parametrize("extra,message", [
     (["--steps", "0"], "ganstyle train: error: --steps must be >= 1, got 0"),
-    (["--batch-size", "1", "--model", "translator"],
+    (["--batch-size", "1", "--components", "translator"],
      "ganstyle train: error: --batch-size must be >= 2 for the translator"),
     (["--checkpoint-every", "0"], "ganstyle train: error: --checkpoint-every must be >= 1, got 0"),
 ])
@@ -284,7 +287,7 @@ def test_cli_missing_dataset_exits_2_with_one_line(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv,fragment", [
     (["train", "--out", "o"], "the following arguments are required: --data"),
-    (["train", "--data", "d", "--out", "o", "--model", "gan"], "argument --model: invalid choice: 'gan'"),
+    (["train", "--data", "d", "--out", "o", "--components", "gan"], "argument --components: invalid choice: 'gan'"),
     (["train", "--data", "d", "--out", "o", "--steps", "many"], "argument --steps: invalid int value: 'many'"),
     (["train", "--data", "d", "--out", "o", "--bogus"], "unrecognized arguments: --bogus"),
     (["fly"], "invalid choice: 'fly'"),
@@ -303,7 +306,7 @@ def test_cli_argument_errors_exit_2(argv, fragment, capsys):
 
 def test_cli_resume_mismatch_exits_2(half_run, tmp_path, capsys):
     run = shutil.copytree(half_run.out, tmp_path / "run")
-    argv = ["train", "--data", half_run.data, "--out", str(run), "--model", "generator", "--resolution", "16",
+    argv = ["train", "--data", half_run.data, "--out", str(run), "--components", "generator", "--resolution", "16",
             "--steps", "6", "--batch-size", "4", "--resume"]
     code, err = run_cli(argv, capsys)
     assert code == 2 and "Traceback" not in err
@@ -327,7 +330,7 @@ def test_init_from_export_starts_fine_tuning_from_its_weights(both_run, train_da
 def test_init_from_with_other_styles_keeps_shared_weights_and_reinitializes_style_heads(both_run, tmp_path):
     _, export, _ = both_run
     data = write_style_dataset(tmp_path / "two_styles", per_style=4, styles=dict(list(STYLES.items())[:2]))
-    settings = settings_for(data, tmp_path / "ft", steps=1, model="generator", init_from=str(export))
+    settings = settings_for(data, tmp_path / "ft", steps=1, components="generator", init_from=str(export))
     task = train_module.TASKS["generator"](settings, *_accelerator_and_bank(settings))
     fresh = train_module._init_from_export(export, [task], settings.resolution)
     assert "generator.w_avg" in fresh and "generator.mapping.embed.weight" in fresh
@@ -337,7 +340,7 @@ def test_init_from_with_other_styles_keeps_shared_weights_and_reinitializes_styl
 
 def test_init_from_refuses_another_resolution(both_run, train_data, tmp_path):
     _, export, _ = both_run
-    settings = settings_for(train_data, tmp_path / "ft", resolution=32, model="generator", init_from=str(export))
+    settings = settings_for(train_data, tmp_path / "ft", resolution=32, components="generator", init_from=str(export))
     task = train_module.TASKS["generator"](settings, *_accelerator_and_bank(settings))
     with pytest.raises(CheckpointError, match="--resolution 16"):
         train_module._init_from_export(export, [task], settings.resolution)
@@ -349,12 +352,12 @@ def _accelerator_and_bank(settings):
     from ganstyle.data import ImageBank
     from ganstyle.training.tasks import min_styles
 
-    return Accelerator(cpu=True), ImageBank(settings.data, settings.resolution, min_styles(settings.model))
+    return Accelerator(cpu=True), ImageBank(settings.data, settings.resolution, min_styles(settings.components))
 
 
 def test_translator_trains_with_perceptual_losses(train_data, tmp_path):
     pytest.importorskip("efficientnet_lite_pytorch", reason="--perceptual needs efficientnet-lite-pytorch")
-    settings = settings_for(train_data, tmp_path / "run", model="translator", steps=2, perceptual=True)
+    settings = settings_for(train_data, tmp_path / "run", components="translator", steps=2, perceptual=True)
     run_training(settings)
     rows = read_metrics(settings.out)
     for key in ("translator/content_loss", "translator/feature_style_loss"):
@@ -364,7 +367,7 @@ def test_translator_trains_with_perceptual_losses(train_data, tmp_path):
 def test_cli_perceptual_loss_weights_reach_the_run_settings(train_data, tmp_path):
     pytest.importorskip("efficientnet_lite_pytorch", reason="--perceptual needs efficientnet-lite-pytorch")
     out = tmp_path / "run"
-    argv = ["train", "--data", str(train_data), "--out", str(out), "--model", "translator", "--perceptual",
+    argv = ["train", "--data", str(train_data), "--out", str(out), "--components", "translator", "--perceptual",
             "--resolution", str(RESOLUTION), "--steps", "1", "--batch-size", str(BATCH), "--seed", "0",
             "--lambda-content", "0.05", "--lambda-feature-style", "0.2"]
     assert cli_main(argv) in (0, None)
@@ -373,8 +376,9 @@ def test_cli_perceptual_loss_weights_reach_the_run_settings(train_data, tmp_path
 
 
 def test_generator_trains_and_resumes_with_the_projected_discriminator(train_data, tmp_path):
-    pytest.importorskip("efficientnet_lite_pytorch", reason="the projected discriminator needs efficientnet-lite-pytorch")
-    settings = settings_for(train_data, tmp_path / "run", model="generator", steps=3,
+    pytest.importorskip("efficientnet_lite_pytorch",
+                        reason="the projected discriminator needs efficientnet-lite-pytorch")
+    settings = settings_for(train_data, tmp_path / "run", components="generator", steps=3,
                             generator_discriminator="projected")
     export, tasks = run_training(settings)
     rows = read_metrics(settings.out)
@@ -388,13 +392,13 @@ def test_generator_trains_and_resumes_with_the_projected_discriminator(train_dat
     index, exported = load_export(export)
     assert index["resolution"] == RESOLUTION and list(exported) == ["generator"]
     with pytest.raises(CheckpointError, match=r"generator_discriminator: checkpoint 'projected' vs now 'multitask'"):
-        train(settings_for(train_data, settings.out, model="generator", steps=4, resume=True))
+        train(settings_for(train_data, settings.out, components="generator", steps=4, resume=True))
 
 
 def test_cli_learning_rates_reach_the_optimizers(train_data, tmp_path):
     out = tmp_path / "run"
-    argv = ["train", "--data", str(train_data), "--out", str(out), "--model", "both", "--resolution", str(RESOLUTION),
-            "--steps", "1", "--batch-size", str(BATCH), "--seed", "0", "--log-every", "1",
+    argv = ["train", "--data", str(train_data), "--out", str(out), "--components", "both",
+            "--resolution", str(RESOLUTION), "--steps", "1", "--batch-size", str(BATCH), "--seed", "0", "--log-every", "1",
             "--lr-generator", "0.0005", "--lr-translator", "0.0001"]
     assert cli_main(argv) in (0, None)
     row = read_metrics(out)[0]
@@ -404,8 +408,21 @@ def test_cli_learning_rates_reach_the_optimizers(train_data, tmp_path):
 
 def test_a_resumed_run_takes_its_own_learning_rate(train_data, tmp_path):
     out = tmp_path / "run"
-    train(settings_for(train_data, out, model="generator", steps=3))
-    train(settings_for(train_data, out, model="generator", steps=4, resume=True, lr_generator=2e-4))
+    train(settings_for(train_data, out, components="generator", steps=3))
+    train(settings_for(train_data, out, components="generator", steps=4, resume=True, lr_generator=2e-4))
     rows = read_metrics(out)
     assert [float(r["lr/generator.G"]) for r in rows] == pytest.approx([2e-3] * 3 + [2e-4])
     assert float(rows[-1]["lr/generator.D"]) == pytest.approx(2e-4 * 4 / 5)  # lazy R1 correction
+
+
+def test_checkpoints_from_before_components_still_resume():
+    """Checkpoints written when the setting was called `model` resume under `components`."""
+    from ganstyle.training.loop import _check_resumable
+
+    settings = TrainSettings(data="d", out="o", components="generator")
+    saved = dataclasses.asdict(settings)
+    saved["model"] = saved.pop("components")
+    _check_resumable({"settings": saved, "styles": ["a"]}, settings, ["a"], "ckpt")
+    saved["model"] = "both"
+    with pytest.raises(CheckpointError, match="components: checkpoint 'both' vs now 'generator'"):
+        _check_resumable({"settings": saved, "styles": ["a"]}, settings, ["a"], "ckpt")

@@ -1,6 +1,5 @@
 """Style-transfer baselines for evaluation.
 
-- `unchanged`: the content photo itself (what a do-nothing method scores).
 - `MagentaStylizer`: Magenta arbitrary image stylization (Ghiasi et al. 2017: a style
   prediction network maps a painting to a 100-d style vector, a transformer network applies
   it to the photo), the int8 ONNX models `arbitrary_predict.onnx` / `arbitrary_transform.onnx`
@@ -11,11 +10,6 @@
 from PIL import Image
 
 from ..nets.backbones import MissingDependencyError
-
-
-def unchanged(content: Image.Image) -> Image.Image:
-    """The do-nothing baseline: the content image as it is."""
-    return content
 
 
 class MagentaStylizer:

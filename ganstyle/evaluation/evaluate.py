@@ -35,8 +35,6 @@ Protocol (see docs in `evaluate`):
 """
 
 import datetime
-import json
-import os
 import random
 import warnings
 from pathlib import Path
@@ -45,6 +43,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import find_style_folders
+from ..files import write_json
 from ..imageio import ImageError, open_image, resize_crop
 from ..nets.backbones import EfficientNetLite0Features, InceptionFeatures
 from ..version import __version__
@@ -58,7 +57,8 @@ from .metrics import (
     ssim,
 )
 
-TASKS = ("generation", "transfer")
+EVALUATIONS = ("generation", "transfer")
+"""What `evaluate(task=...)` can measure (or "all")."""
 SPLIT_RULE = ("validation = image files whose CRC-32 of the file name is divisible by 10 "
               "(ganstyle.data.is_validation, about 10% of each style); train = the others")
 SMALL_SAMPLE_NOTE = ("FID is biased upwards when computed on few images (well below ~2000 per set, as here: "
@@ -443,8 +443,8 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
     Returns the result dict (the JSON layout; see `format_report` for a readable view)."""
     from ..inference.pipeline import StylePipeline
 
-    if task not in TASKS + ("all",):
-        raise ValueError(f"task must be one of {', '.join(TASKS)} or all, got {task!r}")
+    if task not in EVALUATIONS + ("all",):
+        raise ValueError(f"task must be one of {', '.join(EVALUATIONS)} or all, got {task!r}")
     for name, value, low in (("samples", samples, MIN_SAMPLES), ("references", references, 1),
                              ("diversity_inputs", diversity_inputs, 0), ("diversity_seeds", diversity_seeds, 2),
                              ("probe_images", probe_images, 2), ("kid_subsets", kid_subsets, 1)):
@@ -507,7 +507,7 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
     if ev.skipped:
         result["skipped_unreadable_files"] = ev.skipped
     if out is not None:
-        write_json(result, out)
+        write_json(out, result, sort_keys=False)
     return result
 
 
@@ -519,16 +519,6 @@ def evaluate_generation(model, data, **kwargs) -> dict:
 def evaluate_transfer(model, data, **kwargs) -> dict:
     """`evaluate(model, data, task="transfer", ...)`."""
     return evaluate(model, data, task="transfer", **kwargs)
-
-
-def write_json(result: dict, path) -> Path:
-    """Write the result atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 # ---------------------------------------------------------------------- printing
@@ -561,7 +551,7 @@ def format_report(result: dict) -> str:
                       f"{info['val_balanced_accuracy']:.3f}", f"  {per_style}"]
     header = (f"{'style':<10} {'method':<11} {'n':>4} {'real':>5} {'FID':>8} {'KIDx1e3':>15} {'hit':>6} {'hitInc':>6} "
               f"{'div':>6}")
-    for task in TASKS:
+    for task in EVALUATIONS:
         block = result.get(task)
         if not block:
             continue

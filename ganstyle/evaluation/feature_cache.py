@@ -5,6 +5,8 @@ from pathlib import Path
 
 import torch
 
+from ..files import atomic_path
+
 
 def default_cache_dir() -> Path:
     """Where real-image features are cached: $GANSTYLE_CACHE, else $XDG_CACHE_HOME/ganstyle,
@@ -42,8 +44,5 @@ class FeatureCache:
             return {}
 
     def save(self, extractor_id: str, resolution: int, table: dict) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        file = self._file(extractor_id, resolution)
-        tmp = file.with_suffix(f".tmp{os.getpid()}")
-        torch.save(table, tmp)
-        os.replace(tmp, file)
+        with atomic_path(self._file(extractor_id, resolution)) as tmp:
+            torch.save(table, tmp)

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..nets.style_classifier import fit_logistic_regression
+
 
 def _as_float64(x) -> torch.Tensor:
     if isinstance(x, np.ndarray):
@@ -202,36 +204,8 @@ class LinearProbe:
 
 
 def fit_linear_probe(features, labels, classes=None, weight_decay: float = 1e-3, max_iter: int = 500) -> LinearProbe:
-    """Fit a multinomial logistic regression to (features, integer labels): features are
-    standardized with their own mean and std, then a linear layer is fitted full-batch with
-    L-BFGS to the mean cross-entropy plus `weight_decay` * ||W||^2 / 2. Deterministic.
-    Classes are balanced by weighting each example by 1 / (its class count)."""
-    x = _as_float64(features)
+    """The linear probe of (features, integer labels): `fit_logistic_regression` (standardized
+    features, balanced classes, L-BFGS, deterministic) with its classes named."""
     y = torch.as_tensor(labels, dtype=torch.long)
-    if len(x) != len(y):
-        raise ValueError(f"{len(x)} feature rows but {len(y)} labels")
-    num_classes = len(classes) if classes is not None else int(y.max()) + 1
-    classes = list(classes) if classes is not None else list(range(num_classes))
-    counts = torch.bincount(y, minlength=num_classes).to(torch.float64)
-    if (counts == 0).any():
-        empty = [str(classes[i]) for i in torch.nonzero(counts == 0).flatten().tolist()]
-        raise ValueError(f"no training examples for class(es): {', '.join(empty)}")
-    mean, scale = x.mean(0), x.std(0, unbiased=False).clamp_min(1e-6)
-    z = (x - mean) / scale
-    sample_weight = (1.0 / counts)[y]
-    sample_weight = sample_weight / sample_weight.sum()
-    weight = torch.zeros(num_classes, x.shape[1], dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(num_classes, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([weight, bias], lr=1, max_iter=max_iter, tolerance_grad=1e-9,
-                                  tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe")
-
-    def closure():
-        optimizer.zero_grad()
-        losses = F.cross_entropy(z @ weight.T + bias, y, reduction="none")
-        loss = (losses * sample_weight).sum() + 0.5 * weight_decay * weight.square().sum()
-        loss.backward()
-        return loss
-
-    with torch.enable_grad():
-        optimizer.step(closure)
-    return LinearProbe(mean, scale, weight.detach(), bias.detach(), classes)
+    classes = list(classes) if classes is not None else list(range(int(y.max()) + 1))
+    return LinearProbe(*fit_logistic_regression(_as_float64(features), y, classes, weight_decay, max_iter), classes)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..imageio import ImageError, open_image, pil_to_tensor, resize_crop, tensor_to_pil
+from ..imageio import IMAGE_EXTENSIONS, ImageError, open_image, pil_to_tensor, resize_crop, tensor_to_pil
 from ..nets.inversion import image_distance
 from ..storage.hub import resolve_model
 from ..storage.model_card import render_model_card
@@ -116,7 +116,7 @@ def _is_image_like(value) -> bool:
     """A reference image rather than a style name: a PIL image, a Path, or a string that names
     an existing file or ends like an image file."""
     return isinstance(value, (Image.Image, Path)) or (isinstance(value, str) and (
-        Path(value).suffix.lower() in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+        Path(value).suffix.lower() in IMAGE_EXTENSIONS
         or _is_file(value)))
 
 

@@ -22,7 +22,8 @@ from typing import Sequence
 
 import torch
 
-from .pretrained import CheckpointError, PretrainedModule
+from ..files import CheckpointError
+from .pretrained import PretrainedModule
 
 BUILTIN = {
     # class name stored in model_index.json -> module of ganstyle.nets that defines it

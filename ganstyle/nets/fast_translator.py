@@ -17,8 +17,9 @@ Same weights, same outputs; only the arithmetic is rearranged:
   and shortcut.
 
 Build it with `FastTranslationNetwork(network)`; it holds copies of the derived weights,
-so rebuild it if the original network's weights change. `StylePipeline` does this for
-transfer; `StyleTranslator.network` itself is unchanged (training uses it).
+so rebuild it if the original network's weights change. `StyleTranslator` does both for its
+inference calls on a CPU (see its `fast_inference`); `StyleTranslator.network` itself is
+unchanged (training uses it).
 """
 
 import copy

@@ -6,45 +6,16 @@ or written. Loading checks the weights against the config and names what does no
 """
 
 import dataclasses
-import errno
-import json
 from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ..files import read_json, write_json
 from .validation import CheckpointError, build_checked, check_config, check_finite
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-
-
-def read_json(path: Path) -> dict:
-    """Read a JSON object, raising `CheckpointError` that names the file when it is missing or broken."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path} is missing")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path} is not valid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{path} must hold a JSON object")
-    return data
-
-
-def write_json(path: Path, data: dict) -> None:
-    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
-def write_failure(err: Exception) -> str:
-    """What went wrong writing a file, in a few words ('no space left on device', ...)."""
-    text = str(err)
-    if getattr(err, "errno", None) == errno.ENOSPC or "No space left" in text or "StorageFull" in text:
-        return "no space left on device"
-    if isinstance(err, OSError) and err.strerror:
-        return err.strerror.lower()
-    return text.splitlines()[0][:200] if text else type(err).__name__
 
 
 class PretrainedModule(nn.Module):

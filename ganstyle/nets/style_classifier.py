@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..imageio import from_uint8
 from .pretrained import PretrainedModule
 
 
@@ -46,34 +47,61 @@ def encoder_features(translator, images: torch.Tensor, batch_size: int = 256) ->
     for start in range(0, len(images), batch_size):
         x = images[start:start + batch_size].to(device)
         if x.dtype == torch.uint8:
-            x = x.float() / 127.5 - 1
+            x = from_uint8(x)
         chunks.append(translator.reference_features(x).float().cpu())
     return torch.cat(chunks)
 
 
-def fit_style_classifier(translator, images: torch.Tensor, labels: torch.Tensor,
-                         weight_decay: float = 1e-3, max_iter: int = 200) -> StyleClassifier:
-    """Fit the classifier on labelled training images (styles weighted equally, so a style
-    with few images is not drowned by a large one)."""
-    features = encoder_features(translator, images)
-    labels = labels.cpu().long()
-    num_styles = translator.config.num_styles
-    classifier = StyleClassifier(StyleClassifierConfig(feature_dim=features.shape[1], num_styles=num_styles))
-    classifier.feature_mean.copy_(features.mean(0))
-    classifier.feature_std.copy_(features.std(0) + 1e-6 if len(features) > 1 else torch.ones(features.shape[1]))
-    counts = torch.bincount(labels, minlength=num_styles).float()
-    class_weights = len(labels) / (num_styles * counts.clamp(min=1))
-    nn.init.zeros_(classifier.linear.weight)
-    nn.init.zeros_(classifier.linear.bias)
-    optimizer = torch.optim.LBFGS(classifier.linear.parameters(), max_iter=max_iter, line_search_fn="strong_wolfe")
+def fit_logistic_regression(features, labels, classes: list, weight_decay: float = 1e-3,
+                            max_iter: int = 500) -> tuple:
+    """A multinomial logistic regression on standardized features, classes weighted equally
+    (each example by 1 / its class count), fitted full-batch in float64 with L-BFGS to the
+    weighted cross-entropy plus `weight_decay` * ||W||^2 / 2. Deterministic. Returns (mean,
+    scale, weight, bias): logits = ((x - mean) / scale) @ weight.T + bias, a column per entry
+    of `classes` (their names, for messages). Refuses a class with no example and a label
+    count that differs from the feature rows."""
+    x = torch.as_tensor(features).detach().to(torch.float64)
+    y = torch.as_tensor(labels, dtype=torch.long)
+    if len(x) != len(y):
+        raise ValueError(f"{len(x)} feature rows but {len(y)} labels")
+    num_classes = len(classes)
+    counts = torch.bincount(y, minlength=num_classes).to(torch.float64)
+    if (counts == 0).any():
+        empty = [str(classes[i]) for i in torch.nonzero(counts == 0).flatten().tolist()]
+        raise ValueError(f"no training examples for class(es): {', '.join(empty)}")
+    mean, scale = x.mean(0), x.std(0, unbiased=False).clamp_min(1e-6)
+    z = (x - mean) / scale
+    sample_weight = (1.0 / counts)[y]
+    sample_weight = sample_weight / sample_weight.sum()
+    weight = torch.zeros(num_classes, x.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(num_classes, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], lr=1, max_iter=max_iter, tolerance_grad=1e-9,
+                                  tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe")
 
     def closure():
         optimizer.zero_grad()
-        loss = F.cross_entropy(classifier(features), labels, weight=class_weights)
-        loss = loss + weight_decay * classifier.linear.weight.pow(2).sum()
+        losses = F.cross_entropy(z @ weight.T + bias, y, reduction="none")
+        loss = (losses * sample_weight).sum() + 0.5 * weight_decay * weight.square().sum()
         loss.backward()
         return loss
 
-    with torch.enable_grad():
+    with torch.inference_mode(False), torch.enable_grad():
         optimizer.step(closure)
+    return mean, scale, weight.detach(), bias.detach()
+
+
+def fit_style_classifier(translator, images: torch.Tensor, labels: torch.Tensor,
+                         weight_decay: float = 1e-3, max_iter: int = 200) -> StyleClassifier:
+    """Fit the classifier on labelled training images (`fit_logistic_regression` on the
+    translator's reference features; styles weighted equally, so a style with few images is
+    not drowned by a large one)."""
+    features = encoder_features(translator, images)
+    num_styles = translator.config.num_styles
+    mean, scale, weight, bias = fit_logistic_regression(features, labels.cpu(), list(range(num_styles)),
+                                                        weight_decay, max_iter)
+    classifier = StyleClassifier(StyleClassifierConfig(feature_dim=features.shape[1], num_styles=num_styles))
+    with torch.no_grad():
+        for target, value in ((classifier.feature_mean, mean), (classifier.feature_std, scale),
+                              (classifier.linear.weight, weight), (classifier.linear.bias, bias)):
+            target.copy_(value)
     return classifier.requires_grad_(False).eval()

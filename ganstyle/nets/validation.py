@@ -12,10 +12,7 @@ import typing
 
 import torch
 
-
-class CheckpointError(ValueError):
-    """A saved model folder is missing, unreadable, or does not match its config."""
-
+from ..files import CheckpointError
 
 MAX_PARAMETERS = 200_000_000
 """Largest network a config may describe (800 MB of float32 weights; the shipped models are

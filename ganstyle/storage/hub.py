@@ -16,7 +16,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from ..nets.pretrained import CheckpointError
+from ..files import CheckpointError
 
 ALLOW_PATTERNS = ["*.json", "*.safetensors", "README.md", "*.png"]
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "checkpoints" / "ganstyle-styles-64"

@@ -15,8 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
+from ..files import CheckpointError, read_json, write_failure, write_json
 from ..nets.family import model_class
-from ..nets.pretrained import CheckpointError, read_json, write_failure, write_json
 from ..nets.validation import check_index_values
 
 FORMAT_VERSION = 1

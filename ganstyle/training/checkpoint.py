@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from ..nets.pretrained import CheckpointError, write_failure
+from ..files import CheckpointError, write_failure
 
 _PATTERN = re.compile(r"^checkpoint-(\d+)$")
 STATE_FILES = ("state.safetensors", "state.json")
@@ -131,7 +131,7 @@ def load_checkpoint(path, modules: dict, optimizers: dict) -> dict:
         except RuntimeError as err:
             raise CheckpointError(
                 f"checkpoint {path} does not match the {name} network being trained "
-                f"(different --model, --resolution or styles?): {str(err).splitlines()[0]}"
+                f"(different --components, --resolution or styles?): {str(err).splitlines()[0]}"
             ) from None
     for name, optimizer in optimizers.items():
         prefix = f"optim.{name}"

@@ -26,12 +26,12 @@ from tqdm.auto import tqdm
 from .settings import TrainSettings
 from .checkpoint import incomplete_checkpoints, list_checkpoints, load_checkpoint, save_checkpoint
 from ..data import ImageBank
-from ..nets.pretrained import CheckpointError, read_json
+from ..files import CheckpointError, read_json
 from ..storage.model_folder import INDEX_NAME, load_export, save_export
 from .tasks import TASKS, min_styles
 
 # Settings that must match between a checkpoint and a resumed run.
-_RESUME_KEYS = ("model", "resolution", "split", "batch_size", "grad_accum", "augment", "generator_d_channel_base",
+_RESUME_KEYS = ("components", "resolution", "split", "batch_size", "grad_accum", "augment", "generator_d_channel_base",
                 "generator_discriminator")
 # Values of resume keys added after the first runs, for checkpoints written before them.
 _RESUME_DEFAULTS = {"generator_d_channel_base": 1024, "generator_discriminator": "multitask"}
@@ -119,7 +119,9 @@ def export_step(folder) -> Optional[int]:
 
 
 def _check_resumable(info: dict, settings: TrainSettings, styles: list, path) -> None:
-    saved = info.get("settings", {})
+    saved = dict(info.get("settings", {}))
+    if "model" in saved:  # checkpoints written before --model became --components
+        saved["components"] = saved.pop("model")
     saved = {**_RESUME_DEFAULTS, **saved}
     diffs = [f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(settings, k)!r}"
              for k in _RESUME_KEYS if saved.get(k) != getattr(settings, k)]
@@ -169,7 +171,8 @@ def train(settings: TrainSettings) -> Path:
     _configure_threads(accelerator)
     main = accelerator.is_main_process
     out = Path(settings.out)
-    bank = ImageBank(settings.data, settings.resolution, min_styles(settings.model), settings.split, show_progress=main)
+    bank = ImageBank(settings.data, settings.resolution, min_styles(settings.components), settings.split,
+                     show_progress=main)
 
     resume_from = _resume_state(settings, accelerator)
     seed = settings.seed
@@ -208,7 +211,7 @@ def train(settings: TrainSettings) -> Path:
     }
     log = MetricsLog(out / "logs") if main else None
     if main:
-        accelerator.print(f"training {settings.model} on {len(bank)} images: {bank.counts()}")
+        accelerator.print(f"training {settings.components} on {len(bank)} images: {bank.counts()}")
 
     def write_export(step: int) -> None:
         training = {"steps": step, "command": " ".join(sys.argv), "data": str(settings.data), "split": settings.split,

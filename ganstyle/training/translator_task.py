@@ -6,6 +6,7 @@ import copy
 import torch
 from torchvision.utils import make_grid
 
+from ..imageio import from_uint8
 from ..nets.discriminator import DiscriminatorConfig, MultiTaskDiscriminator
 from ..nets.style_classifier import fit_style_classifier
 from ..nets.translator import StyleTranslator, TranslatorConfig
@@ -51,7 +52,7 @@ class TranslatorTask(Task):
         self.perceptual = PerceptualLoss().to(self.device) if settings.perceptual else None
         gen = torch.Generator().manual_seed(1234)
         picks = [idx[torch.randint(len(idx), (2,), generator=gen)] for idx in bank.by_style]
-        self.sample_content = bank.images[torch.cat(picks)].float() / 127.5 - 1
+        self.sample_content = from_uint8(bank.images[torch.cat(picks)])
         self.sample_z = torch.randn(1, config.latent_dim, generator=gen)
 
     def modules(self):

@@ -28,7 +28,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from app_server import serve  # noqa: E402
 from hostile_images import HUGE_16_BIT, THIN, png_bytes  # noqa: E402
-from tiny_model import STYLES, build_tiny_export  # noqa: E402
+from tiny_model import STYLES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # app.py lives at the root (plain `pytest` does not add it)
@@ -39,23 +39,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    return build_tiny_export(tmp_path_factory.mktemp("model") / "tiny")
-
-
-@pytest.fixture(scope="module")
-def pipe(model):
-    from ganstyle import StylePipeline
-
-    return StylePipeline.from_pretrained(model, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def client(model):
+def client(tiny_dir):
     import app
 
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("GANSTYLE_MODEL", str(model))
+        env.setenv("GANSTYLE_MODEL", str(tiny_dir))
         demo = app.build_app()  # the model named by $GANSTYLE_MODEL, as `python app.py` does
     with serve(demo, **app.LAUNCH_OPTIONS) as url:
         yield Client(url, verbose=False, analytics_enabled=False)
@@ -326,7 +314,7 @@ def test_missing_model_page_and_errors(tmp_path):
             client.predict("All styles", 0, 0.7, 1, api_name="/generate")
 
 
-def test_importing_the_app_loads_no_model_and_demo_is_built_once(model, monkeypatch):
+def test_importing_the_app_loads_no_model_and_demo_is_built_once(tiny_dir, monkeypatch):
     import importlib
 
     import gradio as gr
@@ -336,20 +324,20 @@ def test_importing_the_app_loads_no_model_and_demo_is_built_once(model, monkeypa
     app._default_demo.cache_clear()
     importlib.reload(app)
     assert app._default_demo.cache_info().currsize == 0
-    monkeypatch.setenv("GANSTYLE_MODEL", str(model))
+    monkeypatch.setenv("GANSTYLE_MODEL", str(tiny_dir))
     demo = app.demo  # what Hugging Face Spaces and `gradio app.py` read
     assert isinstance(demo, gr.Blocks) and app.demo is demo
     with pytest.raises(AttributeError, match="no attribute 'dmeo'"):
         app.dmeo
 
 
-def test_a_crafted_model_folder_gives_a_page_that_says_why(model, tmp_path):
+def test_a_crafted_model_folder_gives_a_page_that_says_why(tiny_dir, tmp_path):
     """A config that crashed the app at start (resolution 65536: ZeroDivisionError)."""
     import shutil
 
     import app
 
-    folder = shutil.copytree(model, tmp_path / "crafted")
+    folder = shutil.copytree(tiny_dir, tmp_path / "crafted")
     config = json.loads((folder / "generator" / "config.json").read_text())
     (folder / "generator" / "config.json").write_text(json.dumps({**config, "resolution": 65536}))
     demo = app.build_app(folder)

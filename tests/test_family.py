@@ -57,20 +57,22 @@ def test_register_refuses_a_taken_name_and_non_models():
         register(dict)
 
 
-def test_folder_with_an_unknown_class_is_refused(palette_dir, tmp_path):
-    folder = tmp_path / "model"
+def folder_listing(palette_dir, folder, components: dict):
+    """A model folder whose model_index.json is palette_dir's with other `components`."""
     index = json.loads((palette_dir / INDEX_NAME).read_text())
     folder.mkdir()
-    (folder / INDEX_NAME).write_text(json.dumps({**index, "components": {"translator": "CubistTranslator"}}))
+    (folder / INDEX_NAME).write_text(json.dumps({**index, "components": components}))
+    return folder
+
+
+def test_folder_with_an_unknown_class_is_refused(palette_dir, tmp_path):
+    folder = folder_listing(palette_dir, tmp_path / "model", {"translator": "CubistTranslator"})
     with pytest.raises(CheckpointError, match="unknown model class 'CubistTranslator'"):
         load_export(folder)
 
 
 def test_folder_listing_a_class_in_the_wrong_role_is_refused(palette_dir, tmp_path):
-    folder = tmp_path / "model"
-    index = json.loads((palette_dir / INDEX_NAME).read_text())
-    folder.mkdir()
-    (folder / INDEX_NAME).write_text(json.dumps({**index, "components": {"generator": "PaletteTranslator"}}))
+    folder = folder_listing(palette_dir, tmp_path / "model", {"generator": "PaletteTranslator"})
     with pytest.raises(CheckpointError, match="PaletteTranslator \\(a translator\\) as its generator"):
         load_export(folder)
 

@@ -312,7 +312,7 @@ def test_cli_resume_mismatch_exits_2(half_run, tmp_path, capsys):
     assert code == 2 and "Traceback" not in err
     last = err.strip().splitlines()[-1]
     assert last.startswith(f"ganstyle train: error: cannot resume from {run / 'checkpoints' / 'checkpoint-3'}")
-    assert "model: checkpoint 'both' vs now 'generator'" in last
+    assert "components: checkpoint 'both' vs now 'generator'" in last
 
 
 def test_init_from_export_starts_fine_tuning_from_its_weights(both_run, train_data, tmp_path):

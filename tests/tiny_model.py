@@ -16,24 +16,30 @@ from ganstyle.nets.translator import StyleTranslator, TranslatorConfig
 STYLES = ("circle", "square", "triangle")
 
 
+def tiny_generator(num_styles: int, resolution: int = 32) -> StyleGenerator:
+    """A small random-weight generator (from the current torch seed) whose w_avg and noise
+    strengths are set the way training leaves them."""
+    g = StyleGenerator(GeneratorConfig(resolution=resolution, num_styles=num_styles, z_dim=16, w_dim=32,
+                                       mapping_layers=2, channel_base=256, channel_max=32))
+    with torch.no_grad():
+        labels = torch.arange(num_styles).repeat_interleave(64)
+        w = g.mapping(torch.randn(len(labels), 16), labels)
+        for i in range(num_styles):
+            g.w_avg[i] = w[labels == i].mean(0)
+        # Noise strengths start at zero; a trained generator's are not (and may carry
+        # layout), so give them weight and let the tests see which noise maps are used.
+        for name, param in g.named_parameters():
+            if name.endswith("noise.strength"):
+                param.fill_(0.05)
+    return g
+
+
 def build_tiny_export(folder, styles=STYLES, resolution: int = 32, components=("generator", "translator")) -> Path:
     """Write a small but complete export folder (random weights, seeded) and return its path."""
     torch.manual_seed(0)
     modules = {}
     if "generator" in components:
-        g = StyleGenerator(GeneratorConfig(resolution=resolution, num_styles=len(styles), z_dim=16, w_dim=32,
-                                           mapping_layers=2, channel_base=256, channel_max=32))
-        with torch.no_grad():
-            labels = torch.arange(len(styles)).repeat_interleave(64)
-            w = g.mapping(torch.randn(len(labels), 16), labels)
-            for i in range(len(styles)):
-                g.w_avg[i] = w[labels == i].mean(0)
-            # Noise strengths start at zero; a trained generator's are not (and may carry
-            # layout), so give them weight and let the tests see which noise maps are used.
-            for name, param in g.named_parameters():
-                if name.endswith("noise.strength"):
-                    param.fill_(0.05)
-        modules["generator"] = g
+        modules["generator"] = tiny_generator(len(styles), resolution)
     if "translator" in components:
         translator = StyleTranslator(TranslatorConfig(
             resolution=resolution, num_styles=len(styles), style_dim=16, latent_dim=8, base_channels=8,
@@ -93,8 +99,7 @@ def build_palette_export(folder, styles=STYLES, resolution: int = 32) -> Path:
     translator = PaletteTranslator(PaletteConfig(resolution=resolution, num_styles=len(styles)))
     with torch.no_grad():
         translator.palette.copy_(torch.eye(3)[: len(styles)] * 2 - 1)
-    generator = StyleGenerator(GeneratorConfig(resolution=resolution, num_styles=len(styles), z_dim=16, w_dim=32,
-                                               mapping_layers=2, channel_base=256, channel_max=32))
     folder = Path(folder)
-    save_export(folder, list(styles), resolution, {"generator": generator, "translator": translator})
+    save_export(folder, list(styles), resolution, {"generator": tiny_generator(len(styles), resolution),
+                                                   "translator": translator})
     return folder

@@ -8,8 +8,8 @@ from ganstyle.nets.generator import GeneratorConfig, MappingNetwork, StyleGenera
 
 def make_generator(resolution=16, num_styles=3, seed=0, **kw) -> StyleGenerator:
     torch.manual_seed(seed)
-    config = GeneratorConfig(resolution=resolution, num_styles=num_styles, z_dim=32, w_dim=48,
-                             mapping_layers=2, channel_base=256, channel_max=32, **kw)
+    config = GeneratorConfig(resolution=resolution, num_styles=num_styles, latent_dim=32, w_dim=48,
+                             mapping_layers=2, channel_base=256, max_channels=32, **kw)
     g = StyleGenerator(config).eval()
     with torch.no_grad():  # a trained generator has distinct per-style mean w's
         g.w_avg.copy_(torch.randn_like(g.w_avg))
@@ -19,7 +19,7 @@ def make_generator(resolution=16, num_styles=3, seed=0, **kw) -> StyleGenerator:
 @pytest.mark.parametrize("resolution", [8, 16, 32])
 def test_output_shape_and_range(resolution):
     g = make_generator(resolution)
-    z = torch.randn(5, g.config.z_dim)
+    z = torch.randn(5, g.config.latent_dim)
     with torch.no_grad():
         images = g(z, torch.tensor([0, 1, 2, 0, 1]))
     assert images.shape == (5, 3, resolution, resolution)
@@ -36,7 +36,7 @@ def test_output_shape_and_range(resolution):
 def test_default_config_doc_example():
     torch.manual_seed(0)
     g = StyleGenerator(GeneratorConfig(resolution=32, num_styles=3))
-    z = torch.randn(2, g.config.z_dim)
+    z = torch.randn(2, g.config.latent_dim)
     assert g(z, torch.tensor([0, 2]), truncation=0.7).shape == (2, 3, 32, 32)
     assert g.config.channels(4) == 256 and g.config.channels(32) == 64
 
@@ -49,7 +49,7 @@ def test_config_refuses_invalid_values(kwargs):
 
 def test_mapping_output_and_invariance_to_z_scale():
     g = make_generator()
-    z, labels = torch.randn(4, g.config.z_dim), torch.tensor([0, 1, 2, 2])
+    z, labels = torch.randn(4, g.config.latent_dim), torch.tensor([0, 1, 2, 2])
     w = g.mapping(z, labels)
     assert w.shape == (4, g.config.w_dim) and torch.isfinite(w).all()
     # z is pixel-normalized first, so scaling z changes nothing
@@ -65,8 +65,8 @@ def test_truncation_zero_gives_the_styles_average_image():
     g = make_generator()
     labels = torch.tensor([0, 1, 2])
     with torch.no_grad():
-        a = g(torch.randn(3, g.config.z_dim), labels, truncation=0.0)
-        b = g(torch.randn(3, g.config.z_dim), labels, truncation=0.0)
+        a = g(torch.randn(3, g.config.latent_dim), labels, truncation=0.0)
+        b = g(torch.randn(3, g.config.latent_dim), labels, truncation=0.0)
         expected = g.synthesis(g.broadcast(g.w_avg[labels]))
     torch.testing.assert_close(a, expected)
     torch.testing.assert_close(b, expected)  # independent of z
@@ -75,7 +75,7 @@ def test_truncation_zero_gives_the_styles_average_image():
 
 def test_truncation_interpolates_toward_the_style_mean():
     g = make_generator()
-    z, labels = torch.randn(2, g.config.z_dim), torch.tensor([2, 0])
+    z, labels = torch.randn(2, g.config.latent_dim), torch.tensor([2, 0])
     w = g.mapping(z, labels)
     assert g.truncate(w, labels, 1.0) is w
     torch.testing.assert_close(g.truncate(w, labels, 0.5), (w + g.w_avg[labels]) / 2)
@@ -99,8 +99,8 @@ def test_style_mixing_changes_the_output():
     g = make_generator()
     labels = torch.tensor([0, 1])
     with torch.no_grad():
-        w1 = g.mapping(torch.randn(2, g.config.z_dim), labels)
-        w2 = g.mapping(torch.randn(2, g.config.z_dim), labels)
+        w1 = g.mapping(torch.randn(2, g.config.latent_dim), labels)
+        w2 = g.mapping(torch.randn(2, g.config.latent_dim), labels)
         ws1, ws2 = g.broadcast(w1), g.broadcast(w2)
         assert ws1.shape == (2, g.num_ws, g.config.w_dim)
         plain = g.synthesis(ws1)
@@ -112,14 +112,14 @@ def test_style_mixing_changes_the_output():
         n = g.num_ws
         torch.testing.assert_close(g.synthesis(torch.cat([ws1[:, :n], ws2[:, n:]], dim=1)), plain)
         # the synthesis of a broadcast w is what forward() computes
-        z = torch.randn(2, g.config.z_dim)
+        z = torch.randn(2, g.config.latent_dim)
         torch.testing.assert_close(g(z, labels), g.synthesis(g.broadcast(g.mapping(z, labels))))
 
 
 def test_every_entry_of_w_plus_is_used():
     g = make_generator()
     with torch.no_grad():
-        ws = g.broadcast(g.mapping(torch.randn(1, g.config.z_dim), torch.tensor([1])))
+        ws = g.broadcast(g.mapping(torch.randn(1, g.config.latent_dim), torch.tensor([1])))
         base = g.synthesis(ws)
         for i in range(g.num_ws):
             changed = ws.clone()
@@ -129,7 +129,7 @@ def test_every_entry_of_w_plus_is_used():
 
 def test_const_noise_is_deterministic_and_random_noise_is_not():
     g = make_generator()
-    z, labels = torch.randn(3, g.config.z_dim), torch.tensor([0, 1, 2])
+    z, labels = torch.randn(3, g.config.latent_dim), torch.tensor([0, 1, 2])
     with torch.no_grad():
         a, b = g(z, labels, noise_mode="const"), g(z, labels, noise_mode="const")
         assert torch.equal(a, b)
@@ -156,7 +156,7 @@ def test_const_noise_is_the_same_for_every_instance():
 
 def test_different_styles_give_different_images_and_gradients_flow():
     g = make_generator().train()
-    z = torch.randn(2, g.config.z_dim)
+    z = torch.randn(2, g.config.latent_dim)
     x0, x1 = g(z, torch.tensor([0, 0])), g(z, torch.tensor([1, 1]))
     assert not torch.allclose(x0, x1)
     (x0.square().mean() + x1.mean()).backward()
@@ -169,7 +169,7 @@ def test_different_styles_give_different_images_and_gradients_flow():
 
 
 def test_make_noise_shapes_seeding_and_explicit_noise():
-    g = StyleGenerator(GeneratorConfig(resolution=16, num_styles=2, channel_base=64, channel_max=16))
+    g = StyleGenerator(GeneratorConfig(resolution=16, num_styles=2, channel_base=64, max_channels=16))
     maps = g.make_noise(3, generator=torch.Generator().manual_seed(1))
     assert [tuple(m.shape) for m in maps] == [(3, 1, s, s) for s in g.noise_sizes]
     again = g.make_noise(3, generator=torch.Generator().manual_seed(1))
@@ -178,7 +178,7 @@ def test_make_noise_shapes_seeding_and_explicit_noise():
         for p_name, p in g.named_parameters():
             if p_name.endswith("noise.strength"):
                 p.fill_(0.5)
-        ws = g.broadcast(g.mapping(torch.randn(3, g.config.z_dim), torch.tensor([0, 1, 1])))
+        ws = g.broadcast(g.mapping(torch.randn(3, g.config.latent_dim), torch.tensor([0, 1, 1])))
         # explicit maps are what synthesis uses; the stored ones are noise_mode="const"
         torch.testing.assert_close(g.synthesis(ws, noise=g.const_noise()), g.synthesis(ws))
         assert not torch.allclose(g.synthesis(ws, noise=maps), g.synthesis(ws))

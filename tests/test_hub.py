@@ -251,7 +251,7 @@ def test_unknown_format_version_is_named(model_copy):
 
 
 def test_config_that_does_not_match_the_weights_is_named(model_copy):
-    _edit_json(model_copy / "generator" / "config.json", channel_max=64)
+    _edit_json(model_copy / "generator" / "config.json", max_channels=64)
     message = checkpoint_error("does not match", StylePipeline.from_pretrained, model_copy)
     assert str(model_copy / "generator" / "model.safetensors") in message
     assert str(model_copy / "generator" / "config.json") in message

@@ -20,8 +20,8 @@ STYLE_NAMES = sorted(STYLES)
 
 def tiny_modules(num_styles=3, seed=0):
     torch.manual_seed(seed)
-    g = StyleGenerator(GeneratorConfig(resolution=16, num_styles=num_styles, z_dim=8, w_dim=16,
-                                       mapping_layers=1, channel_base=64, channel_max=16))
+    g = StyleGenerator(GeneratorConfig(resolution=16, num_styles=num_styles, latent_dim=8, w_dim=16,
+                                       mapping_layers=1, channel_base=64, max_channels=16))
     with torch.no_grad():
         g.w_avg.normal_()
     t = StyleTranslator(TranslatorConfig(resolution=16, num_styles=num_styles, style_dim=8, latent_dim=4,
@@ -45,7 +45,7 @@ def outputs(modules, seed=0):
     with torch.no_grad():
         if "generator" in modules:
             g = modules["generator"]
-            z = torch.randn(4, g.config.z_dim, generator=gen)
+            z = torch.randn(4, g.config.latent_dim, generator=gen)
             labels = torch.tensor([0, 1, 2, 0])
             result["g"] = g(z, labels)
             result["g_trunc"] = g(z, labels, truncation=0.5)
@@ -64,13 +64,13 @@ def test_export_layout_and_round_trip(export_dir):
     for component in ("generator", "translator"):
         assert sorted(p.name for p in (export_dir / component).iterdir()) == ["config.json", "model.safetensors"]
     index = json.loads((export_dir / INDEX_NAME).read_text())
-    assert index["format_version"] == FORMAT_VERSION == 1
+    assert index["format_version"] == FORMAT_VERSION == 2
     assert index["_format"] == "ganstyle"
     assert index["styles"] == ["a", "b", "c"] and index["resolution"] == 16
     assert index["components"] == {"generator": "StyleGenerator", "translator": "StyleTranslator"}
     assert index["training"] == {"steps": 0}
     config = json.loads((export_dir / "generator" / "config.json").read_text())
-    assert config["_class_name"] == "StyleGenerator" and config["z_dim"] == 8
+    assert config["_class_name"] == "StyleGenerator" and config["latent_dim"] == 8
 
     original = tiny_modules()
     loaded_index, loaded = load_export(export_dir)
@@ -137,7 +137,7 @@ def test_unknown_format_version(export_dir):
     index = json.loads(index_path.read_text())
     index["format_version"] = 99
     index_path.write_text(json.dumps(index))
-    with pytest.raises(CheckpointError, match=r"has format_version 99; this ganstyle reads version 1") as err:
+    with pytest.raises(CheckpointError, match=r"has format_version 99; this ganstyle reads versions 1, 2") as err:
         load_export(export_dir)
     assert str(index_path) in str(err.value)
     del index["format_version"]
@@ -244,3 +244,19 @@ def test_copied_export_folder_still_loads(both_run, tmp_path):
     copy = shutil.copytree(export, tmp_path / "moved")
     _, modules = load_export(copy)
     assert set(modules) == {"generator", "translator", "style_classifier"}
+
+
+def test_version_1_folders_load_with_their_old_config_keys(export_dir):
+    """Format version 1 stored the generator's latent_dim and max_channels as z_dim and
+    channel_max; such folders (the shipped checkpoint among them) load as they did."""
+    expected = outputs(load_export(export_dir)[1])
+    index = json.loads((export_dir / INDEX_NAME).read_text())
+    (export_dir / INDEX_NAME).write_text(json.dumps({**index, "format_version": 1}))
+    config_path = export_dir / "generator" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["z_dim"], config["channel_max"] = config.pop("latent_dim"), config.pop("max_channels")
+    config_path.write_text(json.dumps(config))
+    _, modules = load_export(export_dir)
+    assert modules["generator"].config.latent_dim == 8 and modules["generator"].config.max_channels == 16
+    for key, value in outputs(modules).items():
+        assert torch.equal(value, expected[key]), key

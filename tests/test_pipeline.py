@@ -145,7 +145,7 @@ def test_generate_draws_noise_maps_from_each_seed(pipe):
     drawn after z from the same seed, not one fixed set shared by every image."""
     G = pipe.generator
     gen = torch.Generator().manual_seed(7)
-    z = torch.randn(1, G.config.z_dim, generator=gen)
+    z = torch.randn(1, G.config.latent_dim, generator=gen)
     noise = G.make_noise(1, generator=gen)
     label = torch.tensor([pipe.styles.index("circle")])
     with torch.no_grad():

@@ -158,7 +158,7 @@ def test_both_models_train_and_write_every_artifact(both_run):
     assert set(modules) == {"generator", "translator", "style_classifier"} and index["styles"] == STYLE_NAMES
     assert modules["style_classifier"].config.num_styles == len(STYLE_NAMES)
     with torch.no_grad():
-        images = modules["generator"](torch.randn(3, modules["generator"].config.z_dim), torch.tensor([0, 1, 2]))
+        images = modules["generator"](torch.randn(3, modules["generator"].config.latent_dim), torch.tensor([0, 1, 2]))
     assert images.shape == (3, 3, RESOLUTION, RESOLUTION) and torch.isfinite(images).all()
     assert_export_is_checkpoint_ema(run, ["generator", "translator"])
     assert set(tasks) == {"generator", "translator"}

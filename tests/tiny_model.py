@@ -19,8 +19,8 @@ STYLES = ("circle", "square", "triangle")
 def tiny_generator(num_styles: int, resolution: int = 32) -> StyleGenerator:
     """A small random-weight generator (from the current torch seed) whose w_avg and noise
     strengths are set the way training leaves them."""
-    g = StyleGenerator(GeneratorConfig(resolution=resolution, num_styles=num_styles, z_dim=16, w_dim=32,
-                                       mapping_layers=2, channel_base=256, channel_max=32))
+    g = StyleGenerator(GeneratorConfig(resolution=resolution, num_styles=num_styles, latent_dim=16, w_dim=32,
+                                       mapping_layers=2, channel_base=256, max_channels=32))
     with torch.no_grad():
         labels = torch.arange(num_styles).repeat_interleave(64)
         w = g.mapping(torch.randn(len(labels), 16), labels)

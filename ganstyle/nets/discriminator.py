@@ -15,10 +15,10 @@ class DiscriminatorConfig:
     resolution: int = 64
     num_styles: int = 2
     channel_base: int = 1024
-    channel_max: int = 256
+    max_channels: int = 256
 
     def channels(self, res: int) -> int:
-        return min(self.channel_max, self.channel_base // res)
+        return min(self.max_channels, self.channel_base // res)
 
 
 class MultiTaskDiscriminator(PretrainedModule):

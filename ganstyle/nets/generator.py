@@ -20,13 +20,19 @@ from .layers import EqualLinear, StyledConv, ToRGB
 
 @dataclass
 class GeneratorConfig:
+    """latent_dim: the random input z; w_dim: the intermediate latent w; a layer at `res` px
+    has min(max_channels, channel_base // res) channels (StyleGAN2's rule)."""
+
+    renamed = {"z_dim": "latent_dim", "channel_max": "max_channels"}
+    """Keys of format-version-1 config.json files, read under their new names."""
+
     resolution: int = 64
     num_styles: int = 2
-    z_dim: int = 128
+    latent_dim: int = 128
     w_dim: int = 256
     mapping_layers: int = 4
     channel_base: int = 2048
-    channel_max: int = 256
+    max_channels: int = 256
 
     def __post_init__(self):
         if self.resolution < 8 or self.resolution & (self.resolution - 1):
@@ -35,7 +41,7 @@ class GeneratorConfig:
             raise ValueError(f"num_styles must be >= 1, got {self.num_styles}")
 
     def channels(self, res: int) -> int:
-        return min(self.channel_max, self.channel_base // res)
+        return min(self.max_channels, self.channel_base // res)
 
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
@@ -50,7 +56,7 @@ class MappingNetwork(nn.Module):
     def __init__(self, config: GeneratorConfig):
         super().__init__()
         self.embed = EqualLinear(config.num_styles, config.w_dim)
-        dims = [config.z_dim + config.w_dim] + [config.w_dim] * config.mapping_layers
+        dims = [config.latent_dim + config.w_dim] + [config.w_dim] * config.mapping_layers
         self.layers = nn.Sequential(
             *[EqualLinear(i, o, lr_mul=0.01, activation=True) for i, o in zip(dims[:-1], dims[1:])]
         )
@@ -66,7 +72,7 @@ class StyleGenerator(Generator):
 
     Example:
         >>> g = StyleGenerator(GeneratorConfig(resolution=32, num_styles=3))
-        >>> z = torch.randn(2, g.config.z_dim)
+        >>> z = torch.randn(2, g.config.latent_dim)
         >>> g(z, torch.tensor([0, 2]), truncation=0.7).shape
         torch.Size([2, 3, 32, 32])
     """
@@ -165,7 +171,7 @@ class StyleGenerator(Generator):
         the same as with z alone). Truncation pulls w toward the style's mean w and the maps
         toward the stored ones."""
         device = labels.device
-        z = torch.randn(len(labels), self.config.z_dim, generator=generator).to(device)
+        z = torch.randn(len(labels), self.config.latent_dim, generator=generator).to(device)
         noise = blend_noise(self.const_noise(), self.make_noise(len(labels), generator=generator, device=device),
                             truncation)
         return self.truncate(self.mapping(z, labels), labels, truncation), noise

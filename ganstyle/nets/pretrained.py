@@ -44,6 +44,9 @@ class PretrainedModule(nn.Module):
         folder = Path(folder)
         config_path, weights_path = folder / CONFIG_NAME, folder / WEIGHTS_NAME
         raw = read_json(config_path)
+        for old, new in getattr(cls.config_class, "renamed", {}).items():  # format-version-1 keys
+            if old in raw and new not in raw:
+                raw[new] = raw.pop(old)
         class_name = raw.pop("_class_name", cls.__name__)
         if class_name != cls.__name__:
             raise CheckpointError(f"{config_path} describes a {class_name}, not a {cls.__name__}")

@@ -19,7 +19,11 @@ from ..files import CheckpointError, read_json, write_failure, write_json
 from ..nets.family import model_class
 from ..nets.validation import check_index_values
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Written by this ganstyle. Version 2 renamed the generator's config keys z_dim -> latent_dim and
+channel_max -> max_channels (one name per concept, as in the translator); version-1 folders
+still load (`PretrainedModule.from_pretrained` reads the old keys)."""
+READABLE_VERSIONS = (1, 2)
 INDEX_NAME = "model_index.json"
 COMPONENTS = ("generator", "translator", "style_classifier")
 """The components a model folder may hold: a generator, a translator, or both; a style
@@ -63,9 +67,10 @@ def read_index(folder) -> dict:
     path = Path(folder) / INDEX_NAME
     index = read_json(path)
     version = index.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise CheckpointError(
-            f"{path} has format_version {version!r}; this ganstyle reads version {FORMAT_VERSION}. "
+            f"{path} has format_version {version!r}; this ganstyle reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}. "
             "Upgrade ganstyle or re-export the model."
         )
     for key in ("styles", "resolution", "components"):

@@ -45,7 +45,7 @@ class GeneratorTask(Task):
         )
         gen = torch.Generator().manual_seed(1234)
         per_style = 8
-        self.sample_z = torch.randn(per_style * num_styles, self.G.config.z_dim, generator=gen)
+        self.sample_z = torch.randn(per_style * num_styles, self.G.config.latent_dim, generator=gen)
         self.sample_noise = self.G.make_noise(len(self.sample_z), generator=gen)
         self.sample_labels = torch.arange(num_styles).repeat_interleave(per_style)
         self.last_r1 = torch.tensor(float("nan"))  # lazy R1: logged as of its latest step
@@ -63,7 +63,7 @@ class GeneratorTask(Task):
         """Generate with style mixing: with probability `mixing_prob` the layers from a random
         crossover on take w from a second latent, so layers learn to work independently."""
         G, n = self.G, len(labels)
-        z = torch.randn(n, G.config.z_dim, device=self.device)
+        z = torch.randn(n, G.config.latent_dim, device=self.device)
         w = G.mapping(z, labels)
         G.update_w_avg(w.detach(), labels)
         ws = G.broadcast(w)

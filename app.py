@@ -1,6 +1,6 @@
 """The ganstyle web demo (a Gradio Blocks app; also the Hugging Face Space's entry point).
 
-    python app.py                                  # the shipped checkpoint (ganstyle's default model)
+    python app.py                                  # the default model: from the Hub, else checkpoints/
     GANSTYLE_MODEL=user/repo python app.py         # a Hub repo id, or a local export folder
 
 Wiring only: every image comes from `ganstyle.StylePipeline`, which also checks every value.
@@ -37,7 +37,7 @@ from app_guard import (
 from ganstyle import StylePipeline
 from ganstyle.imageio import MAX_PIXELS, open_image
 from ganstyle.inference.pipeline import MAX_SIDE
-from ganstyle.storage.hub import DEFAULT_MODEL, default_model
+from ganstyle.storage.hub import DEFAULT_MODEL, SHIPPED_MODEL, default_model
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
@@ -253,12 +253,15 @@ def load_pipeline(model):
 
 
 def _model_name(model, pipe) -> str:
-    """The model as the user named it: the argument, $GANSTYLE_MODEL, or the default checkpoint."""
+    """The model as the user named it (the argument, $GANSTYLE_MODEL, or the default Hub repo),
+    in Markdown, saying so when the default came from the copy shipped in this repository."""
     if isinstance(model, StylePipeline):
-        return str(pipe.source or "a StylePipeline")
-    if model is None:
-        return os.environ.get("GANSTYLE_MODEL") or str(DEFAULT_MODEL.relative_to(ROOT))
-    return str(model)
+        return f"`{pipe.source or 'a StylePipeline'}`"
+    name = str(model or os.environ.get("GANSTYLE_MODEL") or DEFAULT_MODEL)
+    if pipe is not None and name == DEFAULT_MODEL and pipe.source == SHIPPED_MODEL:
+        where = SHIPPED_MODEL.relative_to(ROOT) if SHIPPED_MODEL.is_relative_to(ROOT) else SHIPPED_MODEL
+        return f"`{name}` (its copy in `{where}`: the Hub could not be reached)"
+    return f"`{name}`"
 
 
 def read_examples() -> dict:
@@ -286,7 +289,7 @@ RUN_LOCALLY = """
 
 ```bash
 pip install -r requirements.txt
-python app.py                                    # the checkpoint in checkpoints/, on http://127.0.0.1:7860
+python app.py                                    # the default model (Hub, else checkpoints/), on http://127.0.0.1:7860
 GANSTYLE_MODEL=user/another-model python app.py  # any ganstyle model on the Hugging Face Hub
 GANSTYLE_MODEL=runs/my-run/export python app.py  # or a folder written by `ganstyle train`
 ```
@@ -320,7 +323,7 @@ def about_markdown(pipe, error, model_name) -> str:
     if pipe.translator is not None:
         abilities.append("repaints photos in a style or in the style of a reference image "
                          "(a StarGAN v2 translator)")
-    intro = (f"**Model:** `{model_name}`, {pipe.resolution}x{pipe.resolution} px. It "
+    intro = (f"**Model:** {model_name}, {pipe.resolution}x{pipe.resolution} px. It "
              + " and ".join(abilities) + ".\n\n"
              f"**Styles:** {', '.join(pipe.styles)}\n\n---\n\n")
     return intro + model_card_markdown(pipe) + "\n\n---\n" + _run_locally()
@@ -532,7 +535,7 @@ TABS = (generate_tab, transfer_tab, interpolate_tab, about_tab)
 
 def build_app(model=None) -> gr.Blocks:
     """The Blocks app for `model`: a StylePipeline, an export folder or Hub repo id, or None
-    for $GANSTYLE_MODEL (default: the checkpoint in checkpoints/). A model that cannot be
+    for $GANSTYLE_MODEL (default: `DEFAULT_MODEL` from the Hub, or its copy in checkpoints/). A model that cannot be
     loaded gives a page that says why, and whose actions answer with that message."""
     pipe, error = load_pipeline(model)
     page = Page(pipe, error, _model_name(model, pipe), StyleApp(pipe, error), read_examples())
@@ -542,7 +545,7 @@ def build_app(model=None) -> gr.Blocks:
         if pipe is None:
             gr.Markdown(f"> **No model is loaded:** {error}", elem_id="model-missing")
         else:
-            gr.Markdown(f"Model `{page.model_name}` · styles: **{', '.join(pipe.styles)}** · "
+            gr.Markdown(f"Model {page.model_name} · styles: **{', '.join(pipe.styles)}** · "
                         f"{pipe.resolution} px (shown at {DISPLAY_SIZE} px)", elem_id="model-line")
         with gr.Tabs():
             for tab in TABS:
@@ -569,4 +572,7 @@ def __getattr__(name):
 
 
 if __name__ == "__main__":
+    # `python app.py` and the Space: ganstyle's log lines (which model was loaded) on stderr
+    logging.basicConfig(format="%(name)s: %(message)s")
+    logging.getLogger("ganstyle").setLevel(logging.INFO)
     _default_demo().launch(**LAUNCH_OPTIONS)

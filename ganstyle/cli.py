@@ -5,6 +5,7 @@ Bad arguments end with exit code 2 and a one-line message, never a traceback.
 
 import argparse
 import dataclasses
+import logging
 import random
 import sys
 import typing
@@ -65,8 +66,8 @@ def _run_train(args):
 
 def _model_args(p):
     p.add_argument("--model", default=None,
-                   help="export folder or Hugging Face Hub repo id (default: $GANSTYLE_MODEL, else the checkpoint "
-                        "in checkpoints/)")
+                   help="export folder or Hugging Face Hub repo id (default: $GANSTYLE_MODEL, else the default "
+                        "model from the Hub, or its copy in checkpoints/ when the Hub cannot be reached)")
     p.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--seed", type=int, default=None)
@@ -284,6 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # ganstyle's own log lines (such as which model was loaded) go to stderr, one line each
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("ganstyle: %(message)s"))
+    logger = logging.getLogger("ganstyle")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     try:
         args.run(args)
     except (ValueError, TypeError, OSError) as err:  # OSError: a file that cannot be read or written
@@ -292,3 +300,6 @@ def main(argv=None) -> None:
     except MemoryError:
         print(f"ganstyle {args.command}: error: out of memory; try smaller images or fewer at once", file=sys.stderr)
         sys.exit(2)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from huggingface_hub import constants as hf_constants
 from PIL import Image
 
 import ganstyle.storage.hub
@@ -106,13 +107,19 @@ def test_generate_single_file_with_size(capsys, tiny_dir, pipe, tmp_path):
     assert same(opened(out), pipe.generate("random", seed=9, truncation=0.7, size=64)[0])
 
 
-def test_generate_uses_the_default_checkpoint(capsys, tiny_dir, pipe, tmp_path, monkeypatch):
-    monkeypatch.setattr(ganstyle.storage.hub, "DEFAULT_MODEL", tiny_dir)
-    code, _, _ = cli(capsys, "generate", "--style", "square", "--seed", 1, "--out", tmp_path / "d.png")
+def test_generate_uses_the_default_model_or_its_shipped_copy(capsys, tiny_dir, pipe, tmp_path, monkeypatch):
+    """No --model: the default Hub repo; the Hub cannot be reached here (offline mode), so the
+    shipped copy is used, and one stderr line says so. Without the copy: a one-line error."""
+    monkeypatch.delenv("GANSTYLE_MODEL", raising=False)
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(ganstyle.storage.hub, "SHIPPED_MODEL", tiny_dir)
+    code, _, err = cli(capsys, "generate", "--style", "square", "--seed", 1, "--out", tmp_path / "d.png")
     assert code == 0 and same(opened(tmp_path / "d.png"), pipe.generate("square", seed=1)[0])
-    monkeypatch.setattr(ganstyle.storage.hub, "DEFAULT_MODEL", tmp_path / "checkpoints" / "absent")
+    assert err.count("\n") == 1 and err.startswith(f"ganstyle: Model: the shipped folder {tiny_dir} ")
+    assert ganstyle.storage.hub.DEFAULT_MODEL in err and "could not be loaded" in err
+    monkeypatch.setattr(ganstyle.storage.hub, "SHIPPED_MODEL", tmp_path / "checkpoints" / "absent")
     assert_one_line_error(*cli(capsys, "generate", "--out", tmp_path / "e.png"), "generate",
-                          "no model given and no default checkpoint")
+                          "no model given, no copy of the default model")
     assert not (tmp_path / "e.png").exists()
 
 

@@ -410,12 +410,16 @@ def test_render_model_card_fields():
     assert "Not recorded." in bare and "Not measured yet" in bare
 
 
-def test_default_model_is_the_environment_or_the_shipped_checkpoint(monkeypatch, tmp_path):
+def test_default_model_is_the_environment_or_the_hub_repo_or_its_shipped_copy(monkeypatch, tmp_path, offline):
+    hub = ganstyle.storage.hub
     monkeypatch.setenv("GANSTYLE_MODEL", "someone/model")
-    assert ganstyle.storage.hub.default_model() == "someone/model"
+    assert hub.default_model() == "someone/model"
     monkeypatch.delenv("GANSTYLE_MODEL")
-    monkeypatch.setattr(ganstyle.storage.hub, "DEFAULT_MODEL", tmp_path)
-    assert ganstyle.storage.hub.default_model() == tmp_path
-    monkeypatch.setattr(ganstyle.storage.hub, "DEFAULT_MODEL", tmp_path / "absent")
-    with pytest.raises(CheckpointError, match="no model given and no default checkpoint at .*GANSTYLE_MODEL"):
-        ganstyle.storage.hub.default_model()
+    assert hub.default_model() == hub.DEFAULT_MODEL  # a Hub repo id
+    monkeypatch.setattr(hub, "SHIPPED_MODEL", tmp_path)
+    assert hub.resolve_model(hub.DEFAULT_MODEL) == tmp_path  # offline: the shipped copy
+    with pytest.raises(CheckpointError, match="revision v2"):  # a revision asked for is never replaced by it
+        hub.resolve_model(hub.DEFAULT_MODEL, revision="v2")
+    monkeypatch.setattr(hub, "SHIPPED_MODEL", tmp_path / "absent")
+    with pytest.raises(CheckpointError, match="no model given, no copy of the default model at .*GANSTYLE_MODEL"):
+        hub.resolve_model(hub.DEFAULT_MODEL)

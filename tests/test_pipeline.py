@@ -285,10 +285,18 @@ def test_transfer_reference_as_path_or_pil(tiny_dir, pipe, tmp_path):
     assert labelled.size == content.size
 
 
-@pytest.mark.parametrize("colour, expected", [((230, 30, 30), 0), ((30, 210, 50), 1), ((40, 50, 230), 2)])
-def test_detect_style_reads_the_style_of_a_reference(pipe, colour, expected):
+@pytest.mark.parametrize("colour, expected", [((230, 30, 30), "circle"), ((30, 210, 50), "square"),
+                                              ((40, 50, 230), "triangle")])
+def test_detect_style_names_the_style_of_a_reference(pipe, colour, expected, tmp_path):
     """The tiny model's classifier was fitted on one solid colour per style (tiny_model.py)."""
-    assert pipe.detect_style(Image.new("RGB", (40, 24), colour)) == expected
+    reference = Image.new("RGB", (40, 24), colour)
+    assert pipe.detect_style(reference) == expected
+    reference.save(tmp_path / "ref.png")
+    assert pipe.detect_style(tmp_path / "ref.png") == expected
+    # the detected style is the one a reference transfer uses
+    content = gradient(36, 28)
+    assert same(pipe.transfer(content, reference=reference)[0],
+                pipe.transfer(content, reference=reference, reference_style=expected)[0])
 
 
 def test_reference_without_style_needs_a_classifier(tiny_dir, tmp_path):

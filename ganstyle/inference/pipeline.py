@@ -310,13 +310,18 @@ class StylePipeline:
         if style is not None:
             label = torch.tensor([self._label(style)], device=self.device)
         else:
-            label = torch.tensor([self.detect_style(x)], device=self.device) if T.reference_needs_style else None
+            label = torch.tensor([self._detect_label(x)], device=self.device) if T.reference_needs_style else None
         return T.style_code_from_reference(x, label)
 
+    def detect_style(self, reference) -> str:
+        """Name of the style (one of `styles`) a reference image (path, PIL image, bytes or
+        array) most likely belongs to, read by the model's style classifier from the style
+        encoder's features. Refuses (ValueError) a model without a style classifier."""
+        return self.styles[self._detect_label(reference)]
+
     @torch.inference_mode()
-    def detect_style(self, reference) -> int:
-        """Index of the style a reference image most likely belongs to, read by the model's
-        style classifier from the translator's reference features."""
+    def _detect_label(self, reference) -> int:
+        """Index in `styles` of the style `detect_style` names (a tensor is taken as is)."""
         if self.style_classifier is None:
             raise ValueError("this model has no style classifier (it was exported before ganstyle had one), so it "
                              "cannot tell a reference's style: name it with reference_style= (--reference-style)")

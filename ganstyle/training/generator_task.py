@@ -3,11 +3,12 @@
 import copy
 
 import torch
-from torchvision.utils import make_grid
+from PIL import Image
 
 from ..nets.discriminator import DiscriminatorConfig, MultiTaskDiscriminator, stddev_group_size
 from ..nets.generator import GeneratorConfig, StyleGenerator
 from ..nets.projected import FeatureProjector, ProjectedDiscriminator, ProjectedDiscriminatorConfig
+from .grid import image_grid
 from .losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
 from .task import Task, set_requires_grad, update_ema
 
@@ -122,12 +123,12 @@ class GeneratorTask(Task):
         return logs
 
     @torch.no_grad()
-    def sample_grid(self):
+    def sample_grid(self) -> Image.Image:
         """Fixed seeds (z and noise maps, as inference draws them), one row per style,
         rendered by the EMA generator."""
         images = self.G_ema(self.sample_z.to(self.device), self.sample_labels.to(self.device),
                             noise=[m.to(self.device) for m in self.sample_noise])
-        return make_grid(images.clamp(-1, 1).cpu(), nrow=8, normalize=True, value_range=(-1, 1))
+        return image_grid(images.cpu(), columns=8)
 
     def export_modules(self) -> dict:
         """The components this task contributes to the export folder."""

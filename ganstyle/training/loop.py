@@ -20,7 +20,6 @@ from typing import Optional
 import torch
 from accelerate import Accelerator
 from accelerate.utils import broadcast_object_list
-from torchvision.utils import save_image
 from tqdm.auto import tqdm
 
 from .settings import TrainSettings
@@ -242,7 +241,7 @@ def train(settings: TrainSettings) -> Path:
         if main and (step % settings.sample_every == 0 or step == settings.steps):
             (out / "samples").mkdir(parents=True, exist_ok=True)
             for task in tasks:
-                save_image(task.sample_grid(), out / "samples" / f"{task.name}-{step:07d}.png")
+                task.sample_grid().save(out / "samples" / f"{task.name}-{step:07d}.png")
         if main and (step % settings.checkpoint_every == 0 or step == settings.steps):
             try:
                 write_checkpoint(step)

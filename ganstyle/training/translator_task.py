@@ -4,12 +4,13 @@ cycle), with optional perceptual losses."""
 import copy
 
 import torch
-from torchvision.utils import make_grid
+from PIL import Image
 
 from ..imageio import from_uint8
 from ..nets.discriminator import DiscriminatorConfig, MultiTaskDiscriminator
 from ..nets.style_classifier import fit_style_classifier
 from ..nets.translator import StyleTranslator, TranslatorConfig
+from .grid import image_grid
 from .losses import (
     cycle_loss,
     d_logistic_loss,
@@ -128,7 +129,7 @@ class TranslatorTask(Task):
         return logs
 
     @torch.no_grad()
-    def sample_grid(self):
+    def sample_grid(self) -> Image.Image:
         """Fixed content images (rows, two per style) x every style (columns), latent-guided;
         the first column is the content itself."""
         content = self.sample_content.to(self.device)
@@ -139,7 +140,7 @@ class TranslatorTask(Task):
             code = self.T_ema.style_from_latent(self.sample_z.to(self.device).expand(len(content), -1), labels)
             columns.append(self.T_ema(content, code))
         grid = torch.stack(columns, dim=1).flatten(0, 1)
-        return make_grid(grid.clamp(-1, 1).cpu(), nrow=styles + 1, normalize=True, value_range=(-1, 1))
+        return image_grid(grid.cpu(), columns=styles + 1)
 
     def export_modules(self) -> dict:
         """The EMA translator and a style classifier fitted to it on the training images."""

@@ -38,6 +38,7 @@ from ganstyle import StylePipeline
 from ganstyle.imageio import MAX_PIXELS, open_image
 from ganstyle.inference.pipeline import MAX_SIDE
 from ganstyle.storage.hub import DEFAULT_MODEL, SHIPPED_MODEL, default_model
+from ganstyle.storage.model_card import split_card
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = ROOT / "examples"
@@ -275,13 +276,12 @@ def read_examples() -> dict:
             for kind in ("photos", "references")}
 
 
-def model_card_markdown(pipe: StylePipeline) -> str:
-    """The model's card without front matter, with headings pushed down a level to sit under
-    the About tab's own."""
-    text = pipe.model_card()
-    if text.startswith("---"):
-        text = text.split("---", 2)[2]
-    return "\n".join("#" + line if line.startswith("#") else line for line in text.strip().splitlines())
+def model_card(pipe: StylePipeline) -> tuple:
+    """(Markdown, images) of the model's card (`StylePipeline.model_card`): headings pushed down
+    a level to sit under the About tab's own, and the figures it links (relative to its
+    folder) as (caption, path) for the tab to show."""
+    card = pipe.source / "README.md" if pipe.source else None
+    return split_card(pipe.model_card(), card.parent if card is not None and card.is_file() else ROOT)
 
 
 RUN_LOCALLY = """
@@ -314,19 +314,35 @@ def _run_locally() -> str:
 
 
 def about_markdown(pipe, error, model_name) -> str:
+    """What the About tab says first, in plain words: the model, what it does, its styles."""
     if pipe is None:
-        return f"### No model is loaded\n\n{error}\n" + _run_locally()
+        return f"### No model is loaded\n\n{error}\n"
     abilities = []
     if pipe.generator is not None:
-        abilities.append("draws random images of each style (a conditional StyleGAN2 generator), "
-                         "interpolates between them and mixes their coarse and fine layers")
+        abilities.append("draws random images of each style, walks between styles and mixes the layout of "
+                         "one image with the colours of another")
     if pipe.translator is not None:
-        abilities.append("repaints photos in a style or in the style of a reference image "
-                         "(a StarGAN v2 translator)")
-    intro = (f"**Model:** {model_name}, {pipe.resolution}x{pipe.resolution} px. It "
-             + " and ".join(abilities) + ".\n\n"
-             f"**Styles:** {', '.join(pipe.styles)}\n\n---\n\n")
-    return intro + model_card_markdown(pipe) + "\n\n---\n" + _run_locally()
+        abilities.append("repaints photos in a style or in the style of a painting you give it")
+    return (f"**Model:** {model_name}, {pipe.resolution}x{pipe.resolution} px. It "
+            + " and ".join(abilities) + ".\n\n"
+            f"**Styles:** {', '.join(pipe.styles)}\n\n"
+            "Its model card, below, says what it was trained on, how well it does and what still looks wrong.")
+
+
+def about_content(pipe, error, model_name) -> None:
+    """The About tab's content: the summary, the model card's figures, the card itself
+    (training details and metrics) folded away, and how to run the app yourself."""
+    gr.Markdown(about_markdown(pipe, error, model_name), elem_id="about")
+    if pipe is not None:
+        text, images = model_card(pipe)
+        if images:
+            with gr.Row(elem_id="model-card-figures"):
+                for caption, path in images:
+                    gr.Image(open_image(path), label=caption, interactive=False, show_label=True)
+        with gr.Accordion("Model card: training data, how it was trained, metrics", open=False,
+                          elem_id="model-card-accordion"):
+            gr.Markdown(text, elem_id="model-card")
+    gr.Markdown(_run_locally())
 
 
 def _randomize():
@@ -526,7 +542,7 @@ def interpolate_tab(page: Page) -> None:
 
 def about_tab(page: Page) -> None:
     with gr.Tab("About", id="about"):
-        gr.Markdown(about_markdown(page.pipe, page.error, page.model_name), elem_id="about")
+        about_content(page.pipe, page.error, page.model_name)
 
 
 TABS = (generate_tab, transfer_tab, interpolate_tab, about_tab)
@@ -535,8 +551,9 @@ TABS = (generate_tab, transfer_tab, interpolate_tab, about_tab)
 
 def build_app(model=None) -> gr.Blocks:
     """The Blocks app for `model`: a StylePipeline, an export folder or Hub repo id, or None
-    for $GANSTYLE_MODEL (default: `DEFAULT_MODEL` from the Hub, or its copy in checkpoints/). A model that cannot be
-    loaded gives a page that says why, and whose actions answer with that message."""
+    for $GANSTYLE_MODEL (default: `DEFAULT_MODEL` from the Hub, or its copy in checkpoints/).
+    A model that cannot be loaded gives a page that says why, and whose actions answer with
+    that message."""
     pipe, error = load_pipeline(model)
     page = Page(pipe, error, _model_name(model, pipe), StyleApp(pipe, error), read_examples())
     with gr.Blocks(title="ganstyle: style-diverse GAN images", delete_cache=(1800, 3600)) as demo:

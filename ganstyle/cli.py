@@ -16,6 +16,10 @@ from tqdm.auto import tqdm
 
 from .training.settings import COMPONENT_CHOICES, TrainSettings, flag_of
 
+DISPLAY_SIZE = 256
+"""Default side of generated images (generate, interpolate between styles or seeds, mix): the
+models draw at their training resolution (64 px for the shipped one), too small to look at."""
+
 
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line on stderr (exit code 2), like every other error of the CLI."""
@@ -80,6 +84,11 @@ def _load(args):
     return StylePipeline.from_pretrained(args.model or default_model(), revision=args.revision, device=args.device)
 
 
+def _size(args, pipe) -> int:
+    """--size, or DISPLAY_SIZE (the model's resolution when that is larger)."""
+    return args.size if args.size is not None else max(DISPLAY_SIZE, pipe.resolution)
+
+
 def _check_out(out: Path, count: int) -> None:
     """Refuse, before any work is done, an --out that cannot be written: a file name for
     several images, or a path under an existing file."""
@@ -117,7 +126,7 @@ def _run_generate(args):
     images = []
     for start in tqdm(range(0, args.n, 16), desc="generating", disable=args.n <= 16):
         images += pipe.generate(args.style, n=min(16, args.n - start), seed=seed + start,
-                                truncation=args.truncation, size=args.size)
+                                truncation=args.truncation, size=_size(args, pipe))
     _save_all(images, Path(args.out), args.style)
 
 
@@ -127,7 +136,8 @@ def _run_transfer(args):
     images = pipe.transfer(args.image, style=args.style, reference=args.reference, strength=args.strength,
                            seed=args.seed, preserve_color=args.preserve_color, n=args.n,
                            reference_style=args.reference_style)
-    _save_all(images, Path(args.out), Path(args.image).stem)
+    target = args.style if args.style is not None else f"like-{Path(args.reference).stem}"
+    _save_all(images, Path(args.out), f"{Path(args.image).stem}-{target}")
 
 
 def _run_interpolate(args):
@@ -143,7 +153,7 @@ def _run_interpolate(args):
     start, end = _endpoint(args.start), _endpoint(args.end)
     pipe = _load(args)
     frames = pipe.interpolate(start, end, steps=args.steps, seed=args.seed,
-                              truncation=args.truncation, image=args.image, size=args.size)
+                              truncation=args.truncation, image=args.image, size=_size(args, pipe))
     out = Path(args.out)
     if out.suffix.lower() in (".gif", ".mp4"):
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -173,7 +183,8 @@ def _endpoint(text: str):
 def _run_mix(args):
     _check_out(Path(args.out), 1)
     pipe = _load(args)
-    image = pipe.mix(args.coarse, args.fine, crossover=args.crossover, truncation=args.truncation, size=args.size)
+    image = pipe.mix(args.coarse, args.fine, crossover=args.crossover, truncation=args.truncation,
+                     size=_size(args, pipe))
     _save_all([image], Path(args.out), "mix")
 
 
@@ -183,7 +194,8 @@ def _add_inference(sub):
     p.add_argument("--style", default="random", help="style name or 'random'")
     p.add_argument("-n", type=int, default=1, help="number of images (1-1024)")
     p.add_argument("--truncation", type=float, default=1.0)
-    p.add_argument("--size", type=int, default=None, help="upscale outputs to this side")
+    p.add_argument("--size", type=int, default=None,
+                   help=f"side of the square outputs (default: {DISPLAY_SIZE}, or the model's resolution if larger)")
     p.add_argument("--out", default="outputs", help="folder (or a .png file for one image)")
     p.set_defaults(run=_run_generate)
 
@@ -209,9 +221,13 @@ def _add_inference(sub):
     p.add_argument("--image", default=None, help="content image: interpolate the transfer of this image")
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--truncation", type=float, default=1.0)
-    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--size", type=int, default=None,
+                   help=f"side of generated frames (default: {DISPLAY_SIZE}, or the model's resolution if larger); "
+                        "with --image, frames keep the photo's size")
     p.add_argument("--fps", type=int, default=8)
-    p.add_argument("--out", default="interpolation.gif", help=".gif/.mp4 file or a folder of frames")
+    p.add_argument("--out", default="interpolation.gif",
+                   help=".gif/.mp4 file or a folder of frames (GIFs are at most 512 px on the long side, "
+                        "one shared 256-colour palette)")
     p.set_defaults(run=_run_interpolate)
 
     p = sub.add_parser("mix", help="style mixing: coarse layers from one latent, fine from another")
@@ -220,7 +236,8 @@ def _add_inference(sub):
     p.add_argument("--fine", type=_parse_pair, required=True, help="STYLE:SEED for colour and texture")
     p.add_argument("--crossover", type=int, default=None)
     p.add_argument("--truncation", type=float, default=1.0)
-    p.add_argument("--size", type=int, default=None)
+    p.add_argument("--size", type=int, default=None,
+                   help=f"side of the output (default: {DISPLAY_SIZE}, or the model's resolution if larger)")
     p.add_argument("--out", default="mix.png")
     p.set_defaults(run=_run_mix)
 

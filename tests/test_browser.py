@@ -157,10 +157,13 @@ def test_one_action_per_tab(server, browser, shots):
     wait_for(lambda: loaded_images(browser, "mix-grid") >= 1, "the mixing grid")
     screenshot(browser, shots, "3-interpolate-mix.png")
 
-    # About: model, styles, training and metrics from the model card.
+    # About: model and styles in plain words; training and metrics in the folded model card.
     open_tab(browser, "About")
     about = wait_for(lambda: browser.find_element(By.ID, "about").text, "the About text")
-    assert "circle, square, triangle" in about and "Metrics" in about
+    assert "circle, square, triangle" in about and "Metrics" not in about
+    browser.find_element(By.CSS_SELECTOR, "#model-card-accordion button").click()
+    card = wait_for(lambda: browser.find_element(By.ID, "model-card").text, "the model card")
+    assert "Metrics" in card and "Training" in card
     screenshot(browser, shots, "4-about.png")
 
 

@@ -85,8 +85,8 @@ def test_generate_writes_one_file_per_seed(capsys, tiny_dir, pipe, tmp_path):
     assert out.split() == [str(f) for f in files]
     for seed, path in zip((5, 6, 7), files):
         image = opened(path)
-        assert image.size == (32, 32)
-        assert same(image, pipe.generate("circle", seed=seed)[0])
+        assert image.size == (256, 256)  # the model draws 32 px; the CLI shows DISPLAY_SIZE by default
+        assert same(image, pipe.generate("circle", seed=seed, size=256)[0])
 
 
 def test_generate_many_shows_progress_and_keeps_seeds(capsys, tiny_dir, pipe, tmp_path):
@@ -96,7 +96,8 @@ def test_generate_many_shows_progress_and_keeps_seeds(capsys, tiny_dir, pipe, tm
     assert "generating" in err  # tqdm progress on stderr
     assert len(list((tmp_path / "many").glob("triangle-*.png"))) == 20
     for seed in (0, 15, 16, 19):
-        assert same(opened(tmp_path / "many" / f"triangle-{seed}.png"), pipe.generate("triangle", seed=seed)[0])
+        assert same(opened(tmp_path / "many" / f"triangle-{seed}.png"),
+                    pipe.generate("triangle", seed=seed, size=256)[0])
 
 
 def test_generate_single_file_with_size(capsys, tiny_dir, pipe, tmp_path):
@@ -114,7 +115,7 @@ def test_generate_uses_the_default_model_or_its_shipped_copy(capsys, tiny_dir, p
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(ganstyle.storage.hub, "SHIPPED_MODEL", tiny_dir)
     code, _, err = cli(capsys, "generate", "--style", "square", "--seed", 1, "--out", tmp_path / "d.png")
-    assert code == 0 and same(opened(tmp_path / "d.png"), pipe.generate("square", seed=1)[0])
+    assert code == 0 and same(opened(tmp_path / "d.png"), pipe.generate("square", seed=1, size=256)[0])
     assert err.count("\n") == 1 and err.startswith(f"ganstyle: Model: the shipped folder {tiny_dir} ")
     assert ganstyle.storage.hub.DEFAULT_MODEL in err and "could not be loaded" in err
     monkeypatch.setattr(ganstyle.storage.hub, "SHIPPED_MODEL", tmp_path / "checkpoints" / "absent")
@@ -138,9 +139,17 @@ def test_transfer_variants_go_to_a_folder(capsys, tiny_dir, pipe, photo, tmp_pat
                      "--preserve-color", "--out", tmp_path / "variants")
     assert code == 0
     files = sorted((tmp_path / "variants").iterdir())
-    assert [f.name for f in files] == ["photo-4.png", "photo-5.png"]
+    assert [f.name for f in files] == ["photo-circle-4.png", "photo-circle-5.png"]  # photo, style, seed
     expected = pipe.transfer(photo, style="circle", n=2, seed=4, preserve_color=True)
     assert all(same(opened(f), e) for f, e in zip(files, expected))
+
+
+def test_transfer_into_a_folder_names_the_reference(capsys, tiny_dir, pipe, photo, references, tmp_path):
+    code, stdout, _ = cli(capsys, "transfer", photo, "--model", tiny_dir, "--reference", references[1],
+                          "--out", tmp_path / "out")
+    assert code == 0
+    assert [f.name for f in (tmp_path / "out").iterdir()] == ["photo-like-ref-b-000.png"]
+    assert stdout.strip() == str(tmp_path / "out" / "photo-like-ref-b-000.png")
 
 
 def test_transfer_by_reference(capsys, tiny_dir, pipe, photo, references, tmp_path):
@@ -169,7 +178,7 @@ def test_interpolate_to_gif(capsys, tiny_dir, tmp_path):
                           "--fps", 5, "--out", out)
     assert code == 0 and stdout.strip() == str(out)
     with Image.open(out) as gif:
-        assert gif.n_frames == 6 and gif.size == (32, 32) and gif.info["duration"] == 200
+        assert gif.n_frames == 6 and gif.size == (256, 256) and gif.info["duration"] == 200
 
 
 def test_interpolate_seeds_to_frames(capsys, tiny_dir, pipe, tmp_path):
@@ -187,7 +196,7 @@ def test_interpolate_generation_from_an_image_file(capsys, tiny_dir, pipe, refer
                      "--out", tmp_path / "iframes")
     assert code == 0
     files = sorted((tmp_path / "iframes").iterdir())
-    expected = pipe.interpolate(Image.open(references[0]), ("square", 2), steps=3)
+    expected = pipe.interpolate(Image.open(references[0]), ("square", 2), steps=3, size=256)
     assert len(files) == 3 and all(same(opened(f), e) for f, e in zip(files, expected))
 
 
@@ -210,7 +219,7 @@ def test_mix_writes_the_mixed_image(capsys, tiny_dir, pipe, tmp_path):
     code, _, _ = cli(capsys, "mix", "--model", tiny_dir, "--coarse", "circle:1", "--fine", "square:2",
                      "--crossover", 7, "--out", out)
     assert code == 0
-    assert same(opened(out), pipe.mix(("circle", 1), ("square", 2), crossover=7))
+    assert same(opened(out), pipe.mix(("circle", 1), ("square", 2), crossover=7, size=256))
     code, _, _ = cli(capsys, "mix", "--model", tiny_dir, "--coarse", "random:3", "--fine", "triangle:4",
                      "--size", 64, "--out", tmp_path / "mixes")
     assert code == 0 and opened(tmp_path / "mixes" / "mix-000.png").size == (64, 64)
@@ -316,7 +325,7 @@ def test_python_m_ganstyle_generate(tiny_dir, pipe, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     for seed in (3, 4):
-        assert same(opened(tmp_path / "out" / f"square-{seed}.png"), pipe.generate("square", seed=seed)[0])
+        assert same(opened(tmp_path / "out" / f"square-{seed}.png"), pipe.generate("square", seed=seed, size=256)[0])
 
 
 def test_python_m_ganstyle_bad_argument(tiny_dir, tmp_path):

@@ -206,7 +206,7 @@ def test_cli_loads_a_repo_id_offline_from_env(hub_cache, pipe, tmp_path):
                              "--seed", "5", "--out", str(out)], env=env, capture_output=True, text=True,
                             timeout=180)
     assert result.returncode == 0, result.stderr
-    assert same(Image.open(out).convert("RGB"), pipe.generate("triangle", seed=5)[0])
+    assert same(Image.open(out).convert("RGB"), pipe.generate("triangle", seed=5, size=256)[0])  # CLI default size
 
 
 # ----------------------------------------------------------------------------- broken folders

@@ -36,9 +36,10 @@ def guard_image_input(component: gr.Image, label: str, folder: Path) -> gr.Image
     """Check every image that reaches `component` before Gradio decodes it: size in bytes,
     then the header (pixels, aspect ratio, pixels per byte; see ganstyle.imageio). A `data:`
     URL is decoded from base64 here (Gradio would decode the whole image and re-encode it)
-    and handed on as a file in `folder`. Anything Pillow cannot read is a gr.Error naming
-    `label`. The check wraps this one component's preprocess: a gr.Image subclass would
-    make Gradio write an app.pyi stub beside app.py."""
+    and handed on as a file in `folder`; an http(s) URL is refused before Gradio downloads
+    it. Anything Pillow cannot read is a gr.Error naming `label`. The checks wrap this one
+    component's methods: a gr.Image subclass would make Gradio write an app.pyi stub beside
+    app.py."""
     read = component.preprocess
 
     def preprocess(payload):
@@ -65,6 +66,17 @@ def guard_image_input(component: gr.Image, label: str, folder: Path) -> gr.Image
                            print_exception=False) from None
 
     component.preprocess = preprocess
+    move = component.async_move_resource_to_block_cache
+
+    async def move_local_only(url_or_file_path):
+        # Gradio would download an http(s) URL whole, with no size limit, before any check
+        # could run; the page never sends one (its sources are upload and clipboard).
+        if isinstance(url_or_file_path, str) and url_or_file_path.lower().startswith(("http://", "https://")):
+            raise gr.Error(f"{label}: images given by URL are not fetched by this app; upload the file "
+                           f"(up to {MAX_UPLOAD_BYTES / 2**20:.0f} MB) instead.", print_exception=False)
+        return await move(url_or_file_path)
+
+    component.async_move_resource_to_block_cache = move_local_only
     return component
 
 

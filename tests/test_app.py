@@ -301,6 +301,15 @@ def test_data_urls_get_the_same_limits_and_results_as_uploads(client, pipe):
     assert _same(_open(variants[0]["image"]), pipe.transfer(str(PHOTO), style="circle", seed=0)[0])
 
 
+def test_images_by_url_are_refused_before_any_download(client):
+    """Gradio would fetch an http(s) URL whole, with no size limit, before the app's checks."""
+    url = "http://127.0.0.1:9/huge.png"  # port 9 (discard): nothing would answer anyway
+    image = json.dumps({"path": url, "url": url, "meta": {"_type": "gradio.FileData"}})
+    body = f'{{"data": [{image}, "Named style", "circle", null, 1.0, false, 0, 1]}}'
+    answer = _raw_call(client.src, "transfer", body)
+    assert "event: error" in answer and "Photo: images given by URL are not fetched by this app" in answer, answer
+
+
 def test_missing_model_page_and_errors(tmp_path):
     import app
 

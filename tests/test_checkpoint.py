@@ -338,6 +338,8 @@ def test_disk_full_during_the_export_keeps_the_previous_export(half_run, tmp_pat
         save_export(run / "export", ["a", "b", "c"], 16, modules)
     assert (run / "export" / "generator" / "model.safetensors").read_bytes() == before
     assert not (run / "export.tmp").exists()
+
+
 def test_atomic_path_keeps_the_old_file_when_a_write_fails(tmp_path):
     from ganstyle.files import atomic_path, read_json, write_json
 
@@ -348,3 +350,41 @@ def test_atomic_path_keeps_the_old_file_when_a_write_fails(tmp_path):
     assert read_json(target) == {"v": 1} and sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
     write_json(target, {"v": 2})
     assert read_json(target) == {"v": 2} and sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+
+
+KILLED_CHILD = r"""
+import os, sys
+import ganstyle.training.loop as loop
+from ganstyle.cli import main
+
+def die(*args, **kwargs):  # checkpoint-6 is on disk; the process dies before its export
+    os._exit(9)
+
+loop.save_export = die
+main(sys.argv[1:])
+"""
+
+
+def test_a_process_killed_after_its_last_checkpoint_resumes_to_the_same_export(both_run, half_run, tmp_path):
+    """The same moment as above, with a real process death (os._exit: no cleanup, no
+    finally, no atexit) in a `ganstyle train` subprocess."""
+    import os
+    import subprocess
+    import sys
+
+    run = copy_run(half_run.out, tmp_path / "sigkill")
+    root = Path(__file__).resolve().parent.parent
+    argv = ["train", "--data", str(half_run.data), "--out", str(run), "--resolution", "16", "--batch-size", "4",
+            "--seed", "1234", "--checkpoint-every", "3", "--sample-every", "3", "--log-every", "1", "--steps", "6",
+            "--resume"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    for key in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(key, None)
+    done = subprocess.run([sys.executable, "-c", KILLED_CHILD, *argv], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 9, done.stderr[-2000:]
+    assert last_checkpoint(run).name == "checkpoint-6"
+    assert json.loads((run / "export" / "model_index.json").read_text())["training"]["steps"] == 3  # stale
+    train(settings_for(half_run.data, run, steps=6, resume=True))
+    assert_same_run_end(Path(both_run[0].out), run, 6)

@@ -117,27 +117,74 @@ def _save_all(images, out: Path, prefix: str) -> None:
         print(path)
 
 
+def _style(text):
+    """--style as typed: a style name, or a blend STYLE=WEIGHT,STYLE=WEIGHT as a dict."""
+    if text is None or "=" not in text:
+        return text
+    from .inference.blend import parse_blend
+
+    return parse_blend(text)
+
+
+def _style_prefix(text) -> str:
+    """File name prefix of outputs in --style `text`: the style name, or "blend"."""
+    return "blend" if "=" in text else text
+
+
 def _run_generate(args):
     if not 1 <= args.n <= 1024:
         raise ValueError(f"-n must be between 1 and 1024, got {args.n}")
     _check_out(Path(args.out), args.n)
+    style = _style(args.style)
     pipe = _load(args)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     images = []
     for start in tqdm(range(0, args.n, 16), desc="generating", disable=args.n <= 16):
-        images += pipe.generate(args.style, n=min(16, args.n - start), seed=seed + start,
+        images += pipe.generate(style, n=min(16, args.n - start), seed=seed + start,
                                 truncation=args.truncation, size=_size(args, pipe))
-    _save_all(images, Path(args.out), args.style)
+    _save_all(images, Path(args.out), _style_prefix(args.style))
 
 
 def _run_transfer(args):
+    from .inference.video import is_video_path
+
+    style = _style(args.style)
+    if is_video_path(args.image):
+        return _run_transfer_video(args, style)
     _check_out(Path(args.out), args.n)
     pipe = _load(args)
-    images = pipe.transfer(args.image, style=args.style, reference=args.reference, strength=args.strength,
+    images = pipe.transfer(args.image, style=style, reference=args.reference, strength=args.strength,
                            seed=args.seed, preserve_color=args.preserve_color, n=args.n,
                            reference_style=args.reference_style)
-    target = args.style if args.style is not None else f"like-{Path(args.reference).stem}"
+    target = _style_prefix(args.style) if args.style is not None else f"like-{Path(args.reference).stem}"
     _save_all(images, Path(args.out), f"{Path(args.image).stem}-{target}")
+
+
+def _run_transfer_video(args, style):
+    """`ganstyle transfer clip.mp4 --style monet --out painted.mp4`: one MP4, a progress bar per frame."""
+    from .inference.video import probe_video
+
+    if args.n != 1:
+        raise ValueError("-n: a clip is painted once (one style code for every frame); leave -n out")
+    out = Path(args.out)
+    if out.suffix.lower() not in ("", ".mp4") or (out.suffix and out.is_dir()):
+        raise ValueError(f"--out {out}: a painted clip is written as .mp4; give a .mp4 file or a folder")
+    if not out.suffix:
+        out = out / f"{Path(args.image).stem}-{_style_prefix(args.style or 'reference')}.mp4"
+    try:
+        info = probe_video(args.image)
+        pipe = _load(args)
+        with tqdm(total=info["frames"], desc="painting frames", unit="frame") as bar:
+            def progress(done, total):
+                bar.total = total
+                bar.update(done - bar.n)
+
+            pipe.transfer_video(args.image, out, style=style, reference=args.reference, strength=args.strength,
+                                seed=args.seed, preserve_color=args.preserve_color,
+                                reference_style=args.reference_style, max_side=args.max_side, callback=progress)
+    except ImportError as err:  # PyAV missing: one line saying how to install it, exit code 2
+        raise ValueError(str(err)) from None
+    print(out)
 
 
 def _run_interpolate(args):
@@ -152,8 +199,14 @@ def _run_interpolate(args):
         raise ValueError(f"--fps must be between 1 and {MAX_FPS}, got {args.fps}")
     start, end = _endpoint(args.start), _endpoint(args.end)
     pipe = _load(args)
-    frames = pipe.interpolate(start, end, steps=args.steps, seed=args.seed,
-                              truncation=args.truncation, image=args.image, size=_size(args, pipe))
+    inverts = args.image is None and any(isinstance(e, str) and Path(e).is_file() for e in (start, end))
+    with tqdm(desc="finding the images in the generator (inversion)", unit="step", disable=not inverts) as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+
+        frames = pipe.interpolate(start, end, steps=args.steps, seed=args.seed, truncation=args.truncation,
+                                  image=args.image, size=_size(args, pipe), callback=progress if inverts else None)
     out = Path(args.out)
     if out.suffix.lower() in (".gif", ".mp4"):
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -191,7 +244,8 @@ def _run_mix(args):
 def _add_inference(sub):
     p = sub.add_parser("generate", help="random images of a style")
     _model_args(p)
-    p.add_argument("--style", default="random", help="style name or 'random'")
+    p.add_argument("--style", default="random",
+                   help="style name, 'random', or a blend such as monet=0.5,ukiyoe=0.3,vangogh=0.2")
     p.add_argument("-n", type=int, default=1, help="number of images (1-1024)")
     p.add_argument("--truncation", type=float, default=1.0)
     p.add_argument("--size", type=int, default=None,
@@ -199,18 +253,22 @@ def _add_inference(sub):
     p.add_argument("--out", default="outputs", help="folder (or a .png file for one image)")
     p.set_defaults(run=_run_generate)
 
-    p = sub.add_parser("transfer", help="repaint a photo in a style or in the style of a reference")
+    p = sub.add_parser("transfer", help="repaint a photo or a short video clip in a style or in the style of a "
+                                        "reference")
     _model_args(p)
-    p.add_argument("image", help="content image")
+    p.add_argument("image", help="content image, or a video clip (.mp4 .mov .m4v .webm .mkv .avi; up to 10 s, "
+                                 "300 frames, 1920 px, 50 MB) to paint frame by frame into an MP4")
     target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--style", help="target style name")
+    target.add_argument("--style", help="target style name, or a blend such as monet=0.5,ukiyoe=0.3,vangogh=0.2 "
+                        "(names or reference image files, weights normalized to sum to 1)")
     target.add_argument("--reference", help="reference image whose style to copy")
     p.add_argument("--reference-style", default=None,
                    help="the style the --reference image is in (detected when omitted)")
     p.add_argument("--strength", type=float, default=1.0)
     p.add_argument("--preserve-color", action="store_true")
-    p.add_argument("-n", type=int, default=1, help="number of variants (named style only)")
-    p.add_argument("--out", default="outputs")
+    p.add_argument("-n", type=int, default=1, help="number of variants (named style only; not for clips)")
+    p.add_argument("--max-side", type=int, default=512, help="video: long side of the painted frames (16-1024)")
+    p.add_argument("--out", default="outputs", help="folder, or a file (.png for a photo, .mp4 for a clip)")
     p.set_defaults(run=_run_transfer)
 
     p = sub.add_parser("interpolate", help="frames between two styles, seeds or references")

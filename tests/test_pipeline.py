@@ -449,13 +449,17 @@ def test_invert_finds_a_generated_image_again(pipe):
     starts from, and the noise maps found stay white noise."""
     (w_target, noise_target), _ = pipe._latent("square", 5, 1.0)
     target = render_latent(pipe, w_target, noise_target)
-    w, noise = pipe.invert(target, style="square", steps=150)
+    steps = []
+    w, noise = pipe.invert(target, style="square", steps=150, callback=lambda *args: steps.append(args))
     start = render_latent(pipe, pipe.generator.w_avg[1:2])
 
     def distance(image):
         return float(image_distance(pil_to_tensor(image)[None], pil_to_tensor(target)[None]))
 
-    assert w.shape == (1, pipe.generator.config.w_dim)
+    assert w.shape == (1, pipe.generator.num_ws, pipe.generator.config.w_dim)
+    # progress after every step: (step, steps, distance), the distance falling
+    assert [s[:2] for s in steps] == [(i, 150) for i in range(1, len(steps) + 1)]
+    assert steps[-1][2] < 0.5 * steps[0][2]
     assert [m.shape for m in noise] == [m.shape for m in pipe.generator.make_noise(1)]
     assert distance(render_latent(pipe, w, noise)) < 0.4 * distance(start)
     for m in noise:
@@ -485,6 +489,28 @@ def test_invert_bad_input(pipe, tmp_path):
     user_error(ImageError, "broken.png", pipe.invert, str(tmp_path / "broken.png"))
     user_error(ValueError, "steps must be between 1 and 1000", pipe.invert, noise(8, 8), steps=0)
     user_error(ValueError, "unknown style 'cubism'", pipe.invert, noise(8, 8), style="cubism")
+    user_error(TypeError, "callback must be callable", pipe.invert, noise(8, 8), callback="print")
+
+
+def test_inversion_stops_early_on_a_plateau(pipe, monkeypatch):
+    """Once the distance stops falling by 1% within PATIENCE steps, the search ends and
+    returns the best latents it saw."""
+    from ganstyle.nets import inversion
+
+    monkeypatch.setattr(inversion, "LEARNING_RATE", 0.0)  # only the first renormalization of the maps moves
+    steps = []
+    pipe.invert(pipe.generate("circle", seed=0)[0], steps=200, callback=lambda *args: steps.append(args))
+    assert inversion.PATIENCE < len(steps) <= inversion.PATIENCE + 2
+
+
+def test_interpolate_reports_inversion_progress(pipe):
+    a = pipe.generate("circle", seed=1)[0]
+    calls = []
+    pipe.interpolate(a, ("square", 2), steps=2, callback=lambda done, total: calls.append((done, total)))
+    total = calls[0][1]
+    assert total == pipe.generator.inversion_steps and calls[-1] == (total, total)
+    assert all(t == total for _, t in calls) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert len(calls) > 10
 
 
 def test_interpolate_generation_between_images_starts_and_ends_at_their_inversions(pipe):

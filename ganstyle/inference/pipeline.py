@@ -14,6 +14,7 @@ returns PIL images and is deterministic: image i of a call with seed s is drawn 
 s + i, so it is the same whatever the batch size or the order of calls.
 """
 
+import functools
 import numbers
 import random
 import tempfile
@@ -29,7 +30,9 @@ from ..nets.inversion import image_distance
 from ..storage.hub import resolve_model
 from ..storage.model_card import render_model_card
 from ..storage.model_folder import INDEX_NAME, load_export, save_export
+from .blend import blend_by_lerps, check_blend, format_blend, is_blend
 from .media import keep_colors, mixing_grid, save_animation
+from .video import VIDEO_SIDE, probe_video, restyle_video
 
 MAX_SIDE = 1024
 """Largest output side: `transfer` downscales larger inputs to it first; the most `size` of
@@ -195,6 +198,23 @@ class StylePipeline:
             raise ValueError(f"unknown style {shorten(style)}; this model knows: {', '.join(self.styles)}")
         return self.styles.index(style)
 
+    def _style_entries(self, style, references: bool = False) -> list:
+        """A style name or a blend as [(style name or reference image, weight)], weights summing
+        to 1; refuses unknown names, and reference images unless `references` (transfer)."""
+        if not is_blend(style):
+            self._label(style)
+            return [(style, 1.0)]
+
+        def check_key(key):
+            if references and not (isinstance(key, str) and key in self.styles) and _is_image_like(key):
+                return
+            if not isinstance(key, str) and not references:
+                raise TypeError(f"a blend for generation takes style names, got {type(key).__name__} "
+                                "(reference images can be blended in transfer)")
+            self._label(key)
+
+        return check_blend(style, check_key)
+
     def _require(self, component: str):
         module = getattr(self, component)
         if module is None:
@@ -204,13 +224,18 @@ class StylePipeline:
 
     # ----------------------------------------------------------------- random generation
     def _latent(self, style, seed: int, truncation: float):
-        """The generator's latent of one (style, seed), drawn from the seed, and the style
-        (which may be "random": picked by the seed). Truncation pulls it toward the style's
-        average, so 0 gives the style's average image whatever the seed."""
+        """The generator's latent of one (style, seed), drawn from the seed, and the style's
+        name. The style may be "random" (picked by the seed) or a blend: the weighted average
+        of each style's latent from the same seed, through the family's `blend_latents` (see
+        blend.py). Truncation pulls it toward the style's average (a blend's: the same average
+        of averages), so 0 gives the style's average image whatever the seed."""
         if style == "random":
             style = self.styles[random.Random(seed).randrange(len(self.styles))]
-        label = torch.tensor([self._label(style)], device=self.device)
-        return self.generator.latent(label, _seed_generator(seed), truncation), style
+        entries = self._style_entries(style)
+        latents = [self.generator.latent(torch.tensor([self._label(name)], device=self.device),
+                                         _seed_generator(seed), truncation) for name, _ in entries]
+        latent = blend_by_lerps(latents, [weight for _, weight in entries], self.generator.blend_latents)
+        return latent, format_blend(entries) if is_blend(style) else style
 
     @torch.inference_mode()
     def _render(self, latents, size=None):
@@ -227,16 +252,18 @@ class StylePipeline:
 
     @torch.inference_mode()
     def generate(self, style="random", n: int = 1, seed=None, truncation: float = 1.0, size=None):
-        """`n` random images of `style` (a name, or "random" for a style picked per seed).
-        `truncation` in [0, 1] pulls toward the style's average (less variety, fewer artefacts).
-        `size` (1-1024) resizes the square output (default: the model's resolution). Each image
-        carries its seed and style in `image.info`."""
+        """`n` random images of `style`: a name, "random" for a style picked per seed, or a
+        blend of styles such as {"monet": 0.5, "ukiyoe": 0.3, "vangogh": 0.2} (non-negative
+        weights, normalized to sum to 1; see blend.py). `truncation` in [0, 1] pulls toward
+        the style's average (less variety, fewer artefacts). `size` (1-1024) resizes the square
+        output (default: the model's resolution). Each image carries its seed and style (a
+        blend as "monet=0.5,ukiyoe=0.3,vangogh=0.2") in `image.info`."""
         self._require("generator")
         n = _check_count("n", n)
         truncation = _check_fraction("truncation", truncation)
         size = _check_size(size)
         if style != "random":
-            self._label(style)
+            self._style_entries(style)
         seed = _resolve_seed(seed, n)
         latents, names = zip(*(self._latent(style, seed + i, truncation) for i in range(n)))
         images = self._render(latents, size)
@@ -260,14 +287,19 @@ class StylePipeline:
         return self._render([G.mix_latents(coarse_latent, fine_latent, crossover)], size)[0]
 
     @torch.inference_mode()
-    def invert(self, image, style=None, steps: int = 200):
-        """The generator latent (for StyleGAN2: w (1, w_dim) and its noise maps) whose image
-        looks most like `image` (path or PIL), found by optimization (GAN inversion, about
-        `steps` generator passes). Its style is `style` when given, otherwise the one whose
-        average image is closest. The generator only reaches images like its training data:
-        other pictures come out as the nearest thing it can draw."""
+    def invert(self, image, style=None, steps: int = None, callback=None):
+        """The generator latent (for StyleGAN2: w+ (1, num_ws, w_dim), one w per synthesis
+        layer, and its noise maps) whose image looks most like `image` (path or PIL), found by
+        optimization (GAN inversion: at most `steps` generator passes forward and back,
+        default the family's, 90 for StyleGAN2; fewer when the distance stops falling; about
+        5-10 s for the shipped 64 px model on 2 idle CPU cores). Its style is `style` when
+        given, otherwise the one whose average image is closest. `callback(step, steps,
+        distance)` is called after every step. The generator only reaches images like its
+        training data: other pictures come out as the nearest thing it can draw."""
         G = self._require("generator")
-        steps = _check_count("steps", steps, 1, MAX_INVERSION_STEPS)
+        steps = G.inversion_steps if steps is None else _check_count("steps", steps, 1, MAX_INVERSION_STEPS)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
         picture = open_image(image, name=_image_name("the image to invert", image))
         target = pil_to_tensor(resize_crop(picture, self.resolution)).unsqueeze(0).to(self.device)
         if style is None:
@@ -275,7 +307,7 @@ class StylePipeline:
             label = int(image_distance(averages, target.expand_as(averages)).argmin())
         else:
             label = self._label(style)
-        return G.invert(target, torch.tensor([label], device=self.device), steps=steps)
+        return G.invert(target, torch.tensor([label], device=self.device), steps=steps, callback=callback)
 
     def _pair(self, value):
         if not (isinstance(value, (tuple, list)) and len(value) == 2):
@@ -352,45 +384,94 @@ class StylePipeline:
 
         Target: `style` (a name; `n` diverse variants from seeds seed..seed+n-1) or
         `reference` (an image whose style is copied; its style is detected unless
-        `reference_style` names it). `strength` in [0, 1] blends from the content (0) to the
+        `reference_style` names it). `style` may also be a blend of style names and reference
+        image files, e.g. {"monet": 0.5, "ukiyoe": 0.3, "painting.jpg": 0.2}: the weighted
+        average of their style codes (weights normalized to sum to 1; see blend.py). `strength` in [0, 1] blends from the content (0) to the
         full style (1); `preserve_color` keeps the content's colours and takes only the
         style's light and texture. Outputs keep the input's size and aspect ratio, downscaled
         to at most MAX_SIDE (1024) on the long side."""
-        T = self._require("translator")
-        if (style is None) == (reference is None):
-            raise ValueError("give either style= (a style name) or reference= (an image), not both or neither")
         strength = _check_fraction("strength", strength)
         n = _check_count("n", n)
-        if style is not None:
-            label = torch.tensor([self._label(style)], device=self.device)
-            seed = _resolve_seed(seed, n)
+        entries, seed, name = self._check_target(style, reference, seed, n)
         content_image, content = self._content_tensor(image)
-        if reference is not None:
-            code = self._reference_code(reference, reference_style)
-            codes = [code] * n
-            seed = None
-        else:
-            codes = [T.style_code(label, _seed_generator(seed + i)) for i in range(n)]
+        codes = self._target_codes(entries, reference, reference_style, seed, n)
         outputs = []
         for i, code in enumerate(codes):
-            out = self._translate(content, code)
-            out = content + strength * (out - content)
-            result = tensor_to_pil(out[0])
-            if preserve_color:
-                result = keep_colors(content_image, result)
-            if seed is not None:
-                result.info.update(seed=seed + i, style=style)
+            result = self._paint(content_image, content, code, strength, preserve_color)
+            if entries is not None:
+                result.info.update(seed=seed + i, style=name)
             outputs.append(result)
         return outputs
+
+    @torch.inference_mode()
+    def transfer_video(self, video, out, style=None, reference=None, strength: float = 1.0, seed=None,
+                       preserve_color: bool = False, reference_style=None, max_side: int = VIDEO_SIDE,
+                       callback=None) -> Path:
+        """Repaint every frame of a short clip (a video file) and write it to `out` (.mp4, H.264)
+        with the clip's audio and frame timing; returns `out`. Needs PyAV (`pip install av`).
+
+        The target is as for `transfer` (a style name or blend from `seed`, or a reference),
+        turned into one style code that paints every frame, so the style does not change from
+        frame to frame. Frames are downscaled to `max_side` (16-1024, default 512) on the long
+        side. Clips over the limits of video.py (10 s, 300 frames, 1920 px, 50 MB) are refused
+        before any frame is decoded. `callback(done, total)` is called after every frame."""
+        strength = _check_fraction("strength", strength)
+        max_side = _check_count("max_side", max_side, 16, MAX_SIDE)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        entries, seed, _ = self._check_target(style, reference, seed, 1)
+        probe_video(video)  # the clip's limits, before a reference is read or a frame decoded
+        code = self._target_codes(entries, reference, reference_style, seed, 1)[0]
+
+        def paint(frame):
+            image, content = self._content_tensor(frame)
+            return self._paint(image, content, code, strength, preserve_color)
+
+        return restyle_video(video, out, paint, max_side=max_side, callback=callback)
+
+    def _check_target(self, style, reference, seed, n: int):
+        """A transfer target checked before any image is read: (blend entries, the first seed,
+        the style's name as captions show it), or (None, None, None) for a reference."""
+        self._require("translator")
+        if (style is None) == (reference is None):
+            raise ValueError("give either style= (a style name) or reference= (an image), not both or neither")
+        if style is None:
+            return None, None, None
+        entries = self._style_entries(style, references=True)
+        return entries, _resolve_seed(seed, n), format_blend(entries) if is_blend(style) else style
+
+    def _target_codes(self, entries, reference, reference_style, seed, n: int):
+        """The n style codes of a target from `_check_target`: those of seeds seed..seed+n-1
+        (a blend: the weighted average of its entries' codes, through the family's
+        `blend_style_codes`), or n times the reference's code."""
+        if entries is None:
+            return [self._reference_code(reference, reference_style)] * n
+        T = self.translator
+        references = {key: self._reference_code(key) for key, _ in entries
+                      if not (isinstance(key, str) and key in self.styles)}
+        codes = []
+        for i in range(n):
+            parts = [references[key] if key in references else
+                     T.style_code(torch.tensor([self._label(key)], device=self.device), _seed_generator(seed + i))
+                     for key, _ in entries]
+            codes.append(parts[0] if len(parts) == 1 else T.blend_style_codes(parts, [w for _, w in entries]))
+        return codes
+
+    def _paint(self, content_image, content, code, strength: float, preserve_color: bool) -> Image.Image:
+        """`content` (its PIL image and (1, 3, H, W) tensor) translated with style `code`."""
+        out = self._translate(content, code)
+        result = tensor_to_pil((content + strength * (out - content))[0])
+        return keep_colors(content_image, result) if preserve_color else result
 
     # ----------------------------------------------------------------- interpolation
     @torch.inference_mode()
     def interpolate(self, start, end, steps: int = 8, seed=None, truncation: float = 1.0, image=None,
-                    size=None):
+                    size=None, callback=None):
         """Frames blending from `start` to `end` in `steps` (2-64) steps.
 
-        Without `image` (generation, in w space): `start`/`end` are style names (both drawn
-        from the same `seed`), (style, seed) pairs, or images (found by `invert`).
+        Without `image` (generation, in w space): `start`/`end` are style names or blends
+        (both drawn from the same `seed`), (style, seed) pairs, or images (found by `invert`;
+        `callback(done, total)` follows its steps over both ends, the slow part).
         With a content `image` (transfer, in style-code space): `start`/`end` are style
         names or reference images."""
         steps = _check_count("steps", steps, 2, MAX_IMAGES)
@@ -400,14 +481,21 @@ class StylePipeline:
         if image is None:
             G = self._require("generator")
             truncation = _check_fraction("truncation", truncation)
-            ends = []
+            if callback is not None and not callable(callback):
+                raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+            total = G.inversion_steps * sum(_is_image_like(value) for value in (start, end))
+            ends, done = [], 0
             for value in (start, end):
                 if _is_image_like(value):
-                    ends.append(self.invert(value))
+                    report = None if callback is None else functools.partial(_report_inversion, callback, done, total)
+                    ends.append(self.invert(value, callback=report))
+                    done += G.inversion_steps
+                    if callback is not None:
+                        callback(done, total)  # the search may have stopped early
                     continue
                 style, s = self._pair(value) if isinstance(value, (tuple, list)) else (value, seed)
                 if style != "random":
-                    self._label(style)
+                    self._style_entries(style)
                 ends.append(self._latent(style, s, truncation)[0])
             return self._render([G.blend_latents(*ends, t) for t in weights], size)
         T = self._require("translator")
@@ -459,3 +547,8 @@ class StylePipeline:
     def __repr__(self):
         return (f"StylePipeline(styles={self.styles}, resolution={self.resolution}, "
                 f"components={list(self.components)}, device={self.device})")
+
+
+def _report_inversion(callback, done: int, total: int, step: int, steps: int, distance: float) -> None:
+    """An inversion's step as progress over all the inversions of one call."""
+    callback(done + step, total)

@@ -96,9 +96,13 @@ class Generator(PretrainedModule):
         """A latent whose layers before `crossover` come from `coarse`, the rest from `fine`."""
         raise NotImplementedError(f"{type(self).__name__} does not support style mixing")
 
-    def invert(self, target: torch.Tensor, labels: torch.Tensor, steps: int = 200):
+    inversion_steps = 200
+    """Default (and most usual) number of optimization steps of `invert`, for progress bars."""
+
+    def invert(self, target: torch.Tensor, labels: torch.Tensor, steps: int = 200, callback=None):
         """The latent whose image is closest to `target` (B, 3, R, R in [-1, 1]) in the given
-        styles (GAN inversion)."""
+        styles (GAN inversion). `callback(step, steps, distance)`, when given, is called after
+        every optimization step (a search may stop before `steps`)."""
         raise NotImplementedError(f"{type(self).__name__} does not support inversion")
 
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .family import Generator
-from .inversion import project
+from .inversion import DEFAULT_STEPS, project
 from .layers import EqualLinear, StyledConv, ToRGB
 
 
@@ -202,9 +202,13 @@ class StyleGenerator(Generator):
     def _plus(self, w):
         return w if w.ndim == 3 else self.broadcast(w)
 
-    def invert(self, target, labels, steps: int = 200):
-        """(w, noise maps) of `target` images, by the StyleGAN2 projector (nets/inversion.py)."""
-        return project(self, target, labels, steps=steps)
+    inversion_steps = DEFAULT_STEPS
+
+    def invert(self, target, labels, steps: int = DEFAULT_STEPS, callback=None):
+        """(w+ (B, num_ws, w_dim), noise maps) of `target` images, by the projector of
+        nets/inversion.py (early stopping; `callback(step, steps, distance)` after each step)."""
+        w, noise, _ = project(self, target, labels, steps=steps, callback=callback)
+        return w, noise
 
 
 def blend_noise(a: list, b: list, t: float) -> list:

@@ -1,14 +1,18 @@
-"""GAN inversion: find the latent w and noise maps whose image looks most like a given picture.
+"""GAN inversion: find the latents and noise maps whose image looks most like a given picture.
 
 Generation can then start or end at a user's own images (interpolating between two
-photos' latents, as in Image2StyleGAN). The search is the optimization-based projector of
-StyleGAN2: start at the style's mean w and the stored noise maps, follow the gradient of an
-image distance with Adam. The noise maps are optimized too, because a generator trained on
-fresh noise takes part of its layout from them; a regularizer keeps them noise-like (no
-spatial autocorrelation at any scale) so they cannot simply paint the target. The distance
-is pixel MSE at the generator's resolution and at half and quarter size, which weighs
-overall layout and colour over fine texture; it needs no pretrained feature network, so
-inversion works wherever the generator does.
+photos' latents, as in Image2StyleGAN). The search is an optimization-based projector after
+StyleGAN2's: from a good start (the closest of a few latents of the style), follow the
+gradient of an image distance with Adam. The noise maps are optimized too, because a
+generator trained on fresh noise takes part of its layout from them; a regularizer keeps
+them noise-like (no spatial autocorrelation at any scale) so they cannot simply paint the
+target. The distance is pixel MSE at the generator's resolution and at half and quarter
+size, which weighs overall layout and colour over fine texture; it needs no pretrained
+feature network, so inversion works wherever the generator does.
+
+Against the first version (a single w from the style's mean, Adam at a constant 0.1, 200
+steps), the w+ latents, the chosen start and the warmed-up higher rate reach the same
+distance in fewer steps; benchmarks/inversion.py measures both in one run.
 """
 
 import torch
@@ -46,24 +50,70 @@ def _normalize_(noise: list) -> None:
         n.sub_(n.mean(dim=(1, 2, 3), keepdim=True)).div_(n.std(dim=(1, 2, 3), keepdim=True))
 
 
-def project(generator, target: torch.Tensor, labels: torch.Tensor, steps: int = 200, lr: float = 0.1):
-    """Latents w (B, w_dim) and noise maps (as `make_noise` returns them) of `target` images
-    (B, 3, R, R in [-1, 1]) in the given styles. Deterministic: starts at each style's mean w
-    and the stored noise maps."""
+START_CANDIDATES = 16
+"""Latents of the target's style tried as the start (besides the style's mean w), drawn from
+fixed seeds; the one whose image is closest to the target wins. One batched forward pass,
+no gradients: about the cost of three optimization steps."""
+LEARNING_RATE = 0.3
+WARMUP_STEPS = 20
+"""Adam's learning rate rises linearly to LEARNING_RATE over these first steps: the first
+gradients are large and, taken at full rate, throw w far off (a constant 0.2 was worse than 0.1)."""
+DEFAULT_STEPS = 90
+PATIENCE, MIN_IMPROVEMENT = 20, 0.01
+"""Early stopping: the search ends when the best distance has not fallen by MIN_IMPROVEMENT
+(relative) within the last PATIENCE steps."""
+
+
+def _start(generator, target: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """The start latent w (1, w_dim) for one target (1, 3, R, R): the closest image among the
+    style's mean w and START_CANDIDATES latents of the style from fixed seeds (stored noise)."""
+    z = torch.randn(START_CANDIDATES, generator.config.z_dim, generator=torch.Generator().manual_seed(0))
+    candidates = torch.cat([generator.w_avg[label], generator.mapping(z.to(target.device), label.expand(len(z)))])
+    images = generator.synthesis(generator.broadcast(candidates))
+    best = int(image_distance(images, target.expand_as(images)).argmin())
+    return candidates[best:best + 1]
+
+
+def project(generator, target: torch.Tensor, labels: torch.Tensor, steps: int = DEFAULT_STEPS, callback=None):
+    """Latents w+ (B, num_ws, w_dim) and noise maps (as `make_noise` returns them) whose images
+    are closest to `target` images (B, 3, R, R in [-1, 1]) in the given styles, and the best
+    distance reached (B,). Deterministic.
+
+    Starts at the closest of the style's mean w and a few of its latents (`_start`), with
+    the stored noise maps; optimizes one w per synthesis layer (w+, Image2StyleGAN: it
+    reaches a given distance in about half the steps of a single w) and the noise maps with
+    Adam, the rate warmed up over WARMUP_STEPS; stops after `steps` steps or earlier when
+    the distance has stopped falling (PATIENCE, MIN_IMPROVEMENT), and returns the best
+    latents seen. `callback(step, steps, distance)` is called after every step (distance:
+    the batch's mean image distance at that step)."""
     # Callers may be in inference mode (the pipeline is); the search needs autograd. Gradients
     # are taken for w and the noise alone, so the generator's weights are neither
     # differentiated nor touched.
     with torch.inference_mode(False), torch.enable_grad():
         target = target.clone()
-        w = generator.w_avg[labels].clone().requires_grad_(True)
+        with torch.no_grad():
+            start = torch.cat([_start(generator, target[i:i + 1], labels[i:i + 1]) for i in range(len(labels))])
+        w = generator.broadcast(start).clone().requires_grad_(True)
         noise = [m.expand(len(labels), -1, -1, -1).clone().requires_grad_(True) for m in generator.const_noise()]
-        optimizer = torch.optim.Adam([w, *noise], lr=lr)
-        for _ in range(steps):
-            image = generator.synthesis(generator.broadcast(w), noise=noise)
-            loss = image_distance(image, target).sum() + NOISE_REGULARIZATION * noise_autocorrelation(noise)
+        optimizer = torch.optim.Adam([w, *noise], lr=LEARNING_RATE)
+        best, best_at, history = None, 0, []
+        for step in range(steps):
+            for group in optimizer.param_groups:
+                group["lr"] = LEARNING_RATE * min(1.0, (step + 1) / WARMUP_STEPS)
+            image = generator.synthesis(w, noise=noise)
+            distance = image_distance(image, target)
+            loss = distance.sum() + NOISE_REGULARIZATION * noise_autocorrelation(noise)
+            value = float(distance.detach().mean())
+            if best is None or value < best[0]:
+                best = (value, w.detach().clone(), [n.detach().clone() for n in noise], distance.detach())
+            history.append(best[0])
             grads = torch.autograd.grad(loss, [w, *noise])
             for tensor, grad in zip([w, *noise], grads):
                 tensor.grad = grad
             optimizer.step()
             _normalize_(noise)
-        return w.detach(), [n.detach() for n in noise]
+            if callback is not None:
+                callback(step + 1, steps, value)
+            if step >= PATIENCE and history[-1] > (1 - MIN_IMPROVEMENT) * history[-1 - PATIENCE]:
+                break
+        return best[1], best[2], best[3]

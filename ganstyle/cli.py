@@ -4,6 +4,7 @@ Bad arguments end with exit code 2 and a one-line message, never a traceback.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import random
@@ -160,6 +161,25 @@ def _run_transfer(args):
     _save_all(images, Path(args.out), f"{Path(args.image).stem}-{target}")
 
 
+@contextlib.contextmanager
+def _progress_bar(desc: str, unit: str):
+    """A `callback(done, total)` that shows a tqdm bar from its first call on (so an error
+    before any progress stays a one-line message)."""
+    bars = []
+
+    def progress(done, total):
+        if not bars:
+            bars.append(tqdm(total=total, desc=desc, unit=unit))
+        bars[0].total = total
+        bars[0].update(done - bars[0].n)
+
+    try:
+        yield progress
+    finally:
+        for bar in bars:
+            bar.close()
+
+
 def _run_transfer_video(args, style):
     """`ganstyle transfer clip.mp4 --style monet --out painted.mp4`: one MP4, a progress bar per frame."""
     from .inference.video import probe_video
@@ -172,13 +192,9 @@ def _run_transfer_video(args, style):
     if not out.suffix:
         out = out / f"{Path(args.image).stem}-{_style_prefix(args.style or 'reference')}.mp4"
     try:
-        info = probe_video(args.image)
+        probe_video(args.image)  # the clip's limits, before the model loads
         pipe = _load(args)
-        with tqdm(total=info["frames"], desc="painting frames", unit="frame") as bar:
-            def progress(done, total):
-                bar.total = total
-                bar.update(done - bar.n)
-
+        with _progress_bar("painting frames", "frame") as progress:
             pipe.transfer_video(args.image, out, style=style, reference=args.reference, strength=args.strength,
                                 seed=args.seed, preserve_color=args.preserve_color,
                                 reference_style=args.reference_style, max_side=args.max_side, callback=progress)
@@ -200,11 +216,7 @@ def _run_interpolate(args):
     start, end = _endpoint(args.start), _endpoint(args.end)
     pipe = _load(args)
     inverts = args.image is None and any(isinstance(e, str) and Path(e).is_file() for e in (start, end))
-    with tqdm(desc="finding the images in the generator (inversion)", unit="step", disable=not inverts) as bar:
-        def progress(done, total):
-            bar.total = total
-            bar.update(done - bar.n)
-
+    with _progress_bar("finding the images in the generator (inversion)", "step") as progress:
         frames = pipe.interpolate(start, end, steps=args.steps, seed=args.seed, truncation=args.truncation,
                                   image=args.image, size=_size(args, pipe), callback=progress if inverts else None)
     out = Path(args.out)

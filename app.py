@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import random
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from app_guard import (
 from ganstyle import StylePipeline
 from ganstyle.imageio import MAX_PIXELS, open_image
 from ganstyle.inference.pipeline import MAX_SIDE
+from ganstyle.inference.video import MAX_VIDEO_FRAMES, MAX_VIDEO_INPUT_SIDE, MAX_VIDEO_SECONDS, VIDEO_SIDE
 from ganstyle.storage.hub import DEFAULT_MODEL, SHIPPED_MODEL, default_model
 from ganstyle.storage.model_card import split_card
 
@@ -59,7 +61,15 @@ QUEUE_SIZE = 32
 CONCURRENCY = int(os.environ.get("GANSTYLE_CONCURRENCY", "1"))
 """Model calls running at once (all events share it): one keeps a 2-core CPU Space responsive."""
 ALL_STYLES = "All styles"
-TARGET_STYLE, TARGET_REFERENCE = "Named style", "Reference image"
+BLEND = "Blend of styles"
+TARGET_STYLE, TARGET_REFERENCE, TARGET_BLEND = "Named style", "Reference image", BLEND
+IMAGE_SOURCES = ["upload", "webcam", "clipboard"]
+"""Where a photo or reference can come from: a file, the camera, or a pasted image."""
+EXAMPLE_CACHE = Path(os.environ.setdefault("GRADIO_EXAMPLES_CACHE", tempfile.mkdtemp(prefix="ganstyle-examples-")))
+"""Examples run once at start-up (Gradio's eager caching) into a folder of this process: a
+cache from an earlier run, perhaps of another model, is never shown."""
+CACHED = dict(cache_examples=True, cache_mode="eager")
+"""Examples run once when the app starts: one click shows the result at once."""
 OUTPUT_LIFETIME = 600
 """Seconds our output files are kept (Gradio copies them into its own cache)."""
 
@@ -90,10 +100,10 @@ def _user_errors(action):
 
 
 def image_input(folder: Path, label: str, **kwargs) -> gr.Image:
-    """An image upload that hands the handler a file path without decoding it. Every image is
-    checked before Gradio reads it, however it arrives (app_guard.guard_image_input); `data:`
-    URLs become files in `folder`."""
-    component = gr.Image(label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"], **kwargs)
+    """An image upload (a file, the camera or the clipboard) that hands the handler a file path
+    without decoding it. Every image is checked before Gradio reads it, however it arrives
+    (app_guard.guard_image_input); `data:` URLs become files in `folder`."""
+    component = gr.Image(label=label, type="filepath", image_mode=None, sources=IMAGE_SOURCES, **kwargs)
     return guard_image_input(component, label, folder)
 
 
@@ -125,6 +135,14 @@ def _whole(value):
     """A slider's whole number as an int (a web client may send 4.0); anything else as it is,
     for the pipeline to judge."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def blend_weights(styles, weights) -> dict:
+    """The blend of the style sliders: {style: weight} of the styles above 0."""
+    blend = {style: float(w) for style, w in zip(styles, weights) if w}
+    if not blend:
+        raise gr.Error("Move at least one style slider above 0 to blend.", print_exception=False)
+    return blend
 
 
 def _caption(image) -> str:
@@ -174,31 +192,52 @@ class StyleApp:
         return self.pipe
 
     @_user_errors("Generation")
-    def generate(self, style, seed, truncation, count, progress=gr.Progress()):
+    def generate(self, style, seed, truncation, count, progress=gr.Progress(), *weights):
+        """`weights`: one per style (the blend sliders), used when `style` is BLEND."""
         pipe = self._pipeline()
-        styles = pipe.styles if style == ALL_STYLES else [style]
+        styles = (pipe.styles if style == ALL_STYLES else
+                  [blend_weights(pipe.styles, weights)] if style == BLEND else [style])
         seed = random.randrange(2**31) if seed is None else seed  # one seed for every style
         images = []
         for k, name in enumerate(styles):
-            progress(k / len(styles), desc=f"Generating {name}")
+            progress(k / len(styles), desc=f"Generating {name if isinstance(name, str) else 'the blend'}")
             images += pipe.generate(name, n=_whole(count), seed=seed, truncation=truncation, size=DISPLAY_SIZE)
         return [(self.files.save(image, f"{image.info['style']}-{image.info['seed']}"), _caption(image))
                 for image in images]
 
     @_user_errors("Style transfer")
     def transfer(self, photo, target, style, reference, strength, preserve_color, seed, variants,
-                 progress=gr.Progress()):
+                 progress=gr.Progress(), *weights):
+        """`weights`: one per style (the blend sliders), used when `target` is TARGET_BLEND."""
         pipe = self._pipeline()
         content = load_image(photo, "photo", max_side=MAX_SIDE)  # the size the result will have
         if target == TARGET_REFERENCE:
             kwargs = dict(reference=load_image(reference, "reference image"))
         else:
+            style = blend_weights(pipe.styles, weights) if target == TARGET_BLEND else style
             kwargs = dict(style=style, seed=seed, n=_whole(variants))
         progress(0, desc="Painting")
         outputs = pipe.transfer(content, strength=strength, preserve_color=bool(preserve_color), **kwargs)
         gallery = [(self.files.save(image, "painted"), _caption(image) or "in the reference's style")
                    for image in outputs]
         return (self.files.save(content, "before", ".webp"), self.files.save(outputs[0], "after", ".webp")), gallery
+
+    @_user_errors("Video transfer")
+    def video(self, clip, style, strength, seed, progress=gr.Progress()):
+        """Paint every frame of the clip with one style code; an MP4 with the clip's audio."""
+        pipe = self._pipeline()
+        if clip is None:
+            raise gr.Error("Upload or record a clip first.", print_exception=False)
+        out = self.files.new_path("painted", ".mp4")
+
+        def painted(done, total):
+            progress(done / total, desc=f"Painting frame {done} of {total}")
+
+        try:
+            pipe.transfer_video(clip, out, style=style, strength=strength, seed=seed, callback=painted)
+        except ImportError as err:  # PyAV missing
+            raise gr.Error(str(err), print_exception=False) from None
+        return str(out)
 
     def compare_variant(self, comparison, evt: gr.SelectData):
         """Show the variant clicked in the gallery in the before/after slider."""
@@ -213,10 +252,14 @@ class StyleApp:
         start = load_image(start_reference, "start reference") if start_reference else None
         end = load_image(end_reference, "end reference") if end_reference else None
         if photo is None:
-            if start or end:
-                progress(0.1, desc="Finding the reference images in the generator's latent space")
             start, end = start or (start_style, start_seed), end or (end_style, end_seed)
-            frames = pipe.interpolate(start, end, steps=_whole(steps), truncation=truncation, size=DISPLAY_SIZE)
+
+            def searching(done, total):  # inversion: the slow part, reported step by step
+                progress(0.9 * done / total, desc=f"Finding the reference images in the generator: step {done} of "
+                                                  f"{total}")
+
+            frames = pipe.interpolate(start, end, steps=_whole(steps), truncation=truncation, size=DISPLAY_SIZE,
+                                      callback=searching)
         else:
             progress(0.1, desc="Rendering frames")
             content = load_image(photo, "photo", max_side=ANIMATION_SIDE)
@@ -270,10 +313,10 @@ def read_examples() -> dict:
     try:
         manifest = json.loads((EXAMPLES / "examples.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {"photos": [], "references": []}
+        return {"photos": [], "references": [], "clips": []}
     return {kind: [dict(e, path=str(EXAMPLES / e["file"])) for e in manifest.get(kind, [])
                    if (EXAMPLES / e["file"]).is_file()]
-            for kind in ("photos", "references")}
+            for kind in ("photos", "references", "clips")}
 
 
 def model_card(pipe: StylePipeline) -> tuple:
@@ -357,6 +400,27 @@ def seed_box(api_name: str, label: str = "Seed", value: int = 0, **kwargs) -> gr
     return box
 
 
+def blend_sliders(styles, prefix: str) -> list:
+    """One weight slider per style for a blend (the first three painting styles start at
+    0.5, 0.3 and 0.2)."""
+    start = dict(zip([s for s in styles if s != "photo"] or list(styles), (0.5, 0.3, 0.2)))
+    return [gr.Slider(0, 1, value=start.get(style, 0.0), step=0.05, label=style, elem_id=f"{prefix}-weight-{style}")
+            for style in styles]
+
+
+def blend_panel(styles, prefix: str):
+    """The blend sliders in a group shown only when a blend is chosen: (group, sliders)."""
+    with gr.Group(visible=False, elem_id=f"{prefix}-blend") as group:
+        gr.Markdown("Weights of the blend (normalized to sum to 1)", padding=True)
+        sliders = blend_sliders(styles, prefix)  # stacked: a row of them would not fit a phone
+    return group, sliders
+
+
+def example_weights(styles, blend: dict = None) -> list:
+    """Slider values of an example row: the blend's weights, or zeros."""
+    return [(blend or {}).get(style, 0.0) for style in styles]
+
+
 @dataclass
 class Page:
     """What every tab builder reads: the model (or why there is none), the handlers, the
@@ -393,6 +457,11 @@ class Page:
         return bool(self.pipe and component in self.pipe.components)
 
     @property
+    def blend(self) -> dict:
+        """The blend of the examples: the first three painting styles at 0.5, 0.3 and 0.2."""
+        return dict(zip(self.paintings[:3], (0.5, 0.3, 0.2)))
+
+    @property
     def mix_layers(self) -> int:
         return max(3, self.pipe.generator.mix_layers if self.has("generator") else 8)
 
@@ -402,7 +471,9 @@ def generate_tab(page: Page) -> None:
     with gr.Tab("Random generation", id="generate"):
         with gr.Row():
             with gr.Column(scale=1):
-                style = guard_choice(gr.Dropdown([ALL_STYLES, *styles], value=ALL_STYLES, label="Style"))
+                style = guard_choice(gr.Dropdown([ALL_STYLES, *styles, BLEND] if styles else [ALL_STYLES],
+                                                 value=ALL_STYLES, label="Style", elem_id="generate-style"))
+                blend, weights = blend_panel(styles, "generate")
                 seed = seed_box("randomize_generate_seed")
                 truncation = gr.Slider(0, 1, value=0.7, step=0.05, label="Truncation",
                                        info="lower: closer to the style's average, fewer artefacts")
@@ -411,23 +482,33 @@ def generate_tab(page: Page) -> None:
             with gr.Column(scale=2):
                 gallery = gr.Gallery(label="Generated images", columns=4, format="png", height=560,
                                      buttons=["download", "download_all", "fullscreen"], elem_id="generate-gallery")
-        inputs = [style, seed, truncation, count]
+        style.change(lambda s: gr.update(visible=s == BLEND), style, blend, api_name="generate_style",
+                     api_visibility="private", queue=False)
+        inputs = [style, seed, truncation, count, *weights]
         button.click(h.generate, inputs, gallery, api_name="generate", **page.events)
-        if styles:
-            gr.Examples([[ALL_STYLES, 0, 0.7, 2], [page.last, 42, 0.5, 8], [page.first, 7, 1.0, 4]], inputs,
-                        api_name="example_generate")
+        if styles and page.has("generator"):
+            rows = [[ALL_STYLES, 0, 0.7, 2], [page.last, 42, 0.5, 8], [page.first, 7, 1.0, 4]]
+            rows = [row + example_weights(styles) for row in rows] + [[BLEND, 3, 0.7, 4] + example_weights(styles, page.blend)]
+            gr.Examples(rows, inputs, gallery, fn=h.generate, api_name="example_generate",
+                        example_labels=["all styles", f"{page.last}, seed 42", f"{page.first}, seed 7",
+                                        "blend " + " + ".join(page.blend)], **CACHED)
 
 
 def _transfer_examples(page: Page) -> list:
-    """Example rows of the transfer tab: each example photo in a painting style, and the first
-    one in the style of the first example reference."""
-    paintings, examples = page.paintings, page.examples
+    """Example rows of the transfer tab: up to six example photos each in a painting style, the
+    first one in the style of the first example reference, and one in the examples' blend."""
+    paintings, examples, zeros = page.paintings, page.examples, example_weights(page.styles)
     if not paintings:
         return []
-    rows = [[e["path"], TARGET_STYLE, paintings[i % len(paintings)], None, 1.0, False, i, 2]
-            for i, e in enumerate(examples["photos"])]
+    photos = [e for e in examples["photos"] if not e["file"].startswith("ref-")][:6]
+    rows = [[e["path"], TARGET_STYLE, paintings[i % len(paintings)], None, 1.0, False, i, 2] + zeros
+            for i, e in enumerate(photos)]
     if rows and examples["references"]:
-        rows.append([rows[0][0], TARGET_REFERENCE, paintings[0], examples["references"][0]["path"], 0.8, False, 0, 1])
+        rows.append([rows[0][0], TARGET_REFERENCE, paintings[0], examples["references"][0]["path"], 0.8, False, 0, 1]
+                    + zeros)
+    if rows and len(paintings) > 1:
+        rows.append([rows[min(1, len(rows) - 1)][0], TARGET_BLEND, paintings[0], None, 1.0, False, 1, 2]
+                    + example_weights(page.styles, page.blend))
     return rows
 
 
@@ -437,11 +518,13 @@ def transfer_tab(page: Page) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 photo = image_input(uploads, "Photo", height=260, elem_id="transfer-photo")
-                target = gr.Radio([TARGET_STYLE, TARGET_REFERENCE], value=TARGET_STYLE, label="Target")
+                target = gr.Radio([TARGET_STYLE, TARGET_REFERENCE, TARGET_BLEND], value=TARGET_STYLE, label="Target",
+                                  elem_id="transfer-target")
                 style = guard_choice(gr.Dropdown(page.styles, value=page.paintings[0] if page.paintings else None,
                                                  label="Style"))
                 reference = image_input(uploads, "Reference image (its style is copied)", height=200, visible=False,
                                         elem_id="transfer-reference")
+                blend, weights = blend_panel(page.styles, "transfer")
                 strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength",
                                      info="0 keeps the photo, 1 is the full style")
                 colors = gr.Checkbox(label="Preserve the photo's colours")
@@ -450,23 +533,24 @@ def transfer_tab(page: Page) -> None:
                                      info="different seeds of the style")
                 button = gr.Button("Repaint", variant="primary", interactive=page.has("translator"))
             with gr.Column(scale=2):
-                slider = gr.ImageSlider(label="Before / after", type="filepath", max_height=520,
+                slider = gr.ImageSlider(label="Before / after", type="filepath", max_height=520, interactive=False,
                                         elem_id="transfer-slider")
                 gallery = gr.Gallery(label="Variants (click one to compare)", columns=4, format="png", height=240,
                                      object_fit="contain", fit_columns=False,
                                      buttons=["download", "download_all", "fullscreen"], elem_id="transfer-gallery")
-        target.change(lambda t: [gr.update(visible=t == TARGET_STYLE), gr.update(visible=t != TARGET_STYLE),
-                                 gr.update(visible=t == TARGET_STYLE), gr.update(visible=t == TARGET_STYLE)],
-                      target, [style, reference, seed, variants], api_name="transfer_target", queue=False)
-        inputs = [photo, target, style, reference, strength, colors, seed, variants]
+        target.change(lambda t: [gr.update(visible=t == TARGET_STYLE), gr.update(visible=t == TARGET_REFERENCE),
+                                 gr.update(visible=t != TARGET_REFERENCE), gr.update(visible=t != TARGET_REFERENCE),
+                                 gr.update(visible=t == TARGET_BLEND)],
+                      target, [style, reference, seed, variants, blend], api_name="transfer_target", queue=False)
+        inputs = [photo, target, style, reference, strength, colors, seed, variants, *weights]
         button.click(h.transfer, inputs, [slider, gallery], api_name="transfer", **page.events)
         gallery.select(h.compare_variant, slider, slider, api_name="compare_variant", api_visibility="private",
                        queue=False)
         rows = _transfer_examples(page)
-        if rows:
-            gr.Examples(rows, inputs, api_name="example_transfer",
-                        example_labels=[f"{e[2] if e[1] == TARGET_STYLE else 'reference'}: {Path(e[0]).stem}"
-                                        for e in rows])
+        if rows and page.has("translator"):
+            gr.Examples(rows, inputs, [slider, gallery], fn=h.transfer, api_name="example_transfer",
+                        example_labels=[f"{e[2] if e[1] == TARGET_STYLE else e[1].split()[0].lower()}: "
+                                        f"{Path(e[0]).stem}" for e in rows], examples_per_page=8, **CACHED)
 
 
 def interpolation_section(page: Page) -> None:
@@ -505,7 +589,8 @@ def interpolation_section(page: Page) -> None:
         if page.examples["photos"] and len(page.paintings) > 1:
             rows.append([page.paintings[0], 0, None, page.paintings[-1], 0, None,
                          page.examples["photos"][0]["path"], 8, 0.7])
-        gr.Examples(rows, inputs, api_name="example_interpolate")
+        gr.Examples(rows, inputs, [gallery, preview, gif], fn=page.handlers.interpolate, api_name="example_interpolate",
+                    **(CACHED if page.has("generator") and page.has("translator") else {}))
 
 
 def mixing_section(page: Page) -> None:
@@ -530,8 +615,8 @@ def mixing_section(page: Page) -> None:
     button.click(page.handlers.mix, inputs, grid, api_name="mix", **page.events)
     if styles:
         gr.Examples([[first, "1, 2, 3", last, "4, 5, 6", layers // 2, 0.7],
-                     [last, "10, 11", first, "20, 21, 22, 23", max(1, layers // 4), 0.7]], inputs,
-                    api_name="example_mix")
+                     [last, "10, 11", first, "20, 21, 22, 23", max(1, layers // 4), 0.7]], inputs, grid,
+                    fn=page.handlers.mix, api_name="example_mix", **(CACHED if page.has("generator") else {}))
 
 
 def interpolate_tab(page: Page) -> None:
@@ -540,12 +625,40 @@ def interpolate_tab(page: Page) -> None:
         mixing_section(page)
 
 
+def video_tab(page: Page) -> None:
+    h, paintings = page.handlers, page.paintings
+    with gr.Tab("Video", id="video"):
+        gr.Markdown(f"### Paint a short clip\nEvery frame in one style, with the same style code (so the style "
+                    f"holds still while the scene moves); the frame rate and the sound are kept. Clips of up to "
+                    f"{MAX_VIDEO_SECONDS:g} s and {MAX_VIDEO_FRAMES} frames, {MAX_VIDEO_INPUT_SIDE} px on a side and "
+                    f"{MAX_FILE_SIZE.upper()}; the result is an MP4 of up to {VIDEO_SIDE} px.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                clip = gr.Video(label="Clip", sources=["upload", "webcam"], height=260, elem_id="video-clip")
+                style = guard_choice(gr.Dropdown(page.styles, value=paintings[0] if paintings else None,
+                                                 label="Style"))
+                strength = gr.Slider(0, 1, value=1.0, step=0.05, label="Strength",
+                                     info="0 keeps the clip, 1 is the full style")
+                seed = seed_box("randomize_video_seed")
+                button = gr.Button("Paint the clip", variant="primary", interactive=page.has("translator"))
+            with gr.Column(scale=2):
+                result = gr.Video(label="Painted clip", interactive=False, height=420, elem_id="video-result")
+        inputs = [clip, style, strength, seed]
+        button.click(h.video, inputs, result, api_name="video", **page.events)
+        clips = page.examples["clips"]
+        if clips and paintings and page.has("translator"):
+            gr.Examples([[e["path"], paintings[i % len(paintings)], 1.0, i] for i, e in enumerate(clips)], inputs,
+                        result, fn=h.video, api_name="example_video",
+                        example_labels=[f"{paintings[i % len(paintings)]}: {Path(e['path']).stem}"
+                                        for i, e in enumerate(clips)], **CACHED)
+
+
 def about_tab(page: Page) -> None:
     with gr.Tab("About", id="about"):
         about_content(page.pipe, page.error, page.model_name)
 
 
-TABS = (generate_tab, transfer_tab, interpolate_tab, about_tab)
+TABS = (generate_tab, transfer_tab, interpolate_tab, video_tab, about_tab)
 """The page's tabs, in order: each builds its widgets and events from the `Page`."""
 
 

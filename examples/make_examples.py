@@ -5,6 +5,10 @@
     python examples/make_examples.py --no-render          # drawn scenes only
 
 Only images the project may ship end up here:
+- `photo-*.jpg`: real photographs from scikit-image's sample data, each public domain or
+  CC0 (the licence is in examples.json), copied when scikit-image is installed;
+- `clip-*.mp4`: a 2 s camera pan across one of those photographs (for the app's Video tab),
+  written when PyAV is installed;
 - `scene-*.jpg`: "photos" drawn from code below (gradients, shapes, noise): always written,
   so photo examples exist for any model;
 - `ref-<style>.png`: images rendered by the model itself (one per style, fixed seeds),
@@ -128,6 +132,54 @@ SCENES = {
 }
 
 
+SAMPLE_PHOTOS = {
+    # file: (scikit-image function, title, licence as scikit-image's docstring states it)
+    "photo-cat.jpg": ("chelsea", "Chelsea the cat", "CC0, photographer Stefan van der Walt (scikit-image sample data)"),
+    "photo-coffee.jpg": ("coffee", "Coffee cup", "CC0, photographer Rachel Michetti (scikit-image sample data)"),
+    "photo-astronaut.jpg": ("astronaut", "Astronaut Eileen Collins",
+                            "public domain, NASA Great Images (scikit-image sample data)"),
+    "photo-rocket.jpg": ("rocket", "Falcon 9 launch", "public domain, released by SpaceX (scikit-image sample data)"),
+}
+
+
+def sample_photos(folder: Path) -> list:
+    """scikit-image's public-domain and CC0 sample photographs, or [] when it is not installed."""
+    try:
+        import skimage.data
+    except ImportError:
+        print("no sample photographs: scikit-image is not installed", file=sys.stderr)
+        return []
+    entries = []
+    for name, (function, title, licence) in SAMPLE_PHOTOS.items():
+        Image.fromarray(getattr(skimage.data, function)()).convert("RGB").save(folder / name, quality=90)
+        entries.append({"file": name, "title": title, "source": licence})
+    return entries
+
+
+def pan_clip(folder: Path, photo: str = "photo-coffee.jpg", seconds: float = 2.0, fps: int = 12,
+             size=(320, 240)) -> list:
+    """A camera pan across `photo` as an H.264 MP4, or [] when PyAV or the photo is missing."""
+    try:
+        import av
+    except ImportError:
+        print("no example clip: PyAV is not installed", file=sys.stderr)
+        return []
+    if not (folder / photo).is_file():
+        return []
+    with Image.open(folder / photo) as opened:
+        picture = opened.convert("RGB")
+    picture = picture.resize((round(picture.width * size[1] / picture.height), size[1]), Image.Resampling.LANCZOS)
+    name, frames = f"clip-{Path(photo).stem.split('-', 1)[-1]}-pan.mp4", round(seconds * fps)
+    with av.open(str(folder / name), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(frames):
+            left = round((picture.width - size[0]) * i / (frames - 1))
+            out.mux(stream.encode(av.VideoFrame.from_image(picture.crop((left, 0, left + size[0], size[1])))))
+        out.mux(stream.encode())
+    return [{"file": name, "title": f"Camera pan across {photo}", "source": f"made from {photo} by this script"}]
+
+
 def draw_scenes(folder: Path) -> list:
     entries = []
     for i, (name, (title, draw)) in enumerate(SCENES.items()):
@@ -167,7 +219,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     folder = Path(args.out)
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = {"photos": draw_scenes(folder), "references": []}
+    manifest = {"photos": sample_photos(folder) + draw_scenes(folder), "references": []}
+    manifest["clips"] = pan_clip(folder)
     if not args.no_render:
         manifest["references"] = render_references(folder, args.model)
         manifest["photos"] += [dict(ref, title="Photo rendered by the model") for ref in manifest["references"]

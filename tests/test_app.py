@@ -168,8 +168,50 @@ def test_mix_grid(client, pipe):
 def test_small_events(client):
     seed = client.predict(api_name="/randomize_generate_seed")
     assert isinstance(seed, (int, float)) and seed >= 0
+    # (the blend sliders' group is a layout block: the client does not return it; the browser test sees it)
     style, reference, seed_box, variants = client.predict("Reference image", api_name="/transfer_target")
     assert not style["visible"] and reference["visible"] and not variants["visible"]
+    style, reference, seed_box, variants = client.predict("Blend of styles", api_name="/transfer_target")
+    assert not style["visible"] and not reference["visible"] and variants["visible"]
+
+
+def test_generate_and_transfer_a_three_style_blend(client, pipe):
+    """One slider per style: the weights go to the pipeline as a blend."""
+    gallery = client.predict("Blend of styles", 4, 0.7, 2, 0.5, 0.3, 0.2, api_name="/generate")
+    expected = pipe.generate({"circle": 0.5, "square": 0.3, "triangle": 0.2}, n=2, seed=4, truncation=0.7,
+                             size=256)
+    assert [item["caption"] for item in gallery] == ["circle=0.5,square=0.3,triangle=0.2 · seed 4",
+                                                     "circle=0.5,square=0.3,triangle=0.2 · seed 5"]
+    assert all(_same(_open(item["image"]), image) for item, image in zip(gallery, expected))
+    (_, after), variants = client.predict(handle_file(PHOTO), "Blend of styles", "circle", None, 1.0, False, 2, 1,
+                                          0.2, 0.0, 0.8, api_name="/transfer")
+    assert variants[0]["caption"] == "circle=0.2,triangle=0.8 · seed 2"
+    assert _same(_open(variants[0]["image"]), pipe.transfer(PHOTO, style={"circle": 0.2, "triangle": 0.8}, seed=2)[0])
+    with pytest.raises(AppError, match="Move at least one style slider above 0"):
+        client.predict("Blend of styles", 4, 0.7, 2, 0, 0, 0, api_name="/generate")
+
+
+def test_video_round_trip(client, tmp_path):
+    av = pytest.importorskip("av", reason="PyAV is not installed (pip install av)")
+    from video_clip import write_clip
+
+    from ganstyle.inference.video import probe_video, read_frames
+
+    clip = write_clip(tmp_path / "clip.mp4", seconds=2.0)
+    result = client.predict(handle_file(clip), "square", 1.0, 0, api_name="/video")
+    painted = result["video"] if isinstance(result, dict) else result
+    info = probe_video(painted)
+    assert (info["width"], info["height"], info["fps"], info["frames"], info["audio"]) == (96, 64, 12.0, 24, "aac")
+    assert np.abs(read_frames(painted)[0].astype(int) - read_frames(clip)[0]).mean() > 5
+    assert av is not None
+
+
+def test_examples_are_cached_at_start(client):
+    """Eager caching: every example's result exists before anyone clicks (in this process's cache)."""
+    import app
+
+    cached = list(app.EXAMPLE_CACHE.rglob("log.csv"))
+    assert len(cached) >= 5, cached  # generate, transfer, interpolate, mix, video
 
 
 def _png_header(width: int, height: int) -> bytes:
@@ -275,7 +317,7 @@ def _raw_call(url: str, endpoint: str, body: str) -> str:
                                            ("-Infinity", "Value -inf is less than minimum value 0")])
 def test_raw_json_seeds_get_a_real_error(client, seed, message):
     """NaN, Infinity and text seeds answered {"error": null}."""
-    answer = _raw_call(client.src, "generate", f'{{"data": ["circle", {seed}, 0.7, 1]}}')
+    answer = _raw_call(client.src, "generate", f'{{"data": ["circle", {seed}, 0.7, 1, 0.5, 0.3, 0.2]}}')  # + the blend sliders
     assert "event: error" in answer and message in answer, answer
 
 

@@ -179,3 +179,146 @@ def test_error_message_in_page(server, browser, shots):
     open_tab(browser, "Random generation")
     click_text(browser, "button", "Generate")
     wait_for(lambda: loaded_images(browser, "generate-gallery") >= 12, "images after the error")
+
+
+def set_width(driver, width: int, height: int = 1100):
+    driver.set_window_size(width, height)
+    time.sleep(0.5)
+
+
+def full_screenshot(driver, folder: Path, name: str, width: int):
+    """Full-page screenshot at `width` px (window stretched to the page height)."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, max(900, min(height + 40, 6000)))
+    driver.execute_script("window.scrollTo(0, 0);")
+    time.sleep(0.7)
+    driver.save_screenshot(str(folder / name))
+    driver.set_window_size(width, 1100)
+
+
+def outside_their_panel(driver) -> list:
+    """Buttons, inputs and sliders of the page that stick out of the tab panel holding them
+    (the issue's 'random' button beside, not inside, its panel)."""
+    return driver.execute_script("""
+        const bad = [];
+        for (const panel of document.querySelectorAll('[role=tabpanel]')) {
+            if (panel.offsetParent === null) continue;
+            const box = panel.getBoundingClientRect();
+            for (const el of panel.querySelectorAll('button, input, textarea')) {
+                if (el.offsetParent === null) continue;
+                let scrolled = false;  // inside a scrolling strip (a gallery's thumbnails): not out of place
+                for (let up = el.parentElement; up && up !== panel; up = up.parentElement) {
+                    const overflow = getComputedStyle(up).overflowX;
+                    if (overflow === 'auto' || overflow === 'scroll' || overflow === 'hidden') { scrolled = true; break; }
+                }
+                if (scrolled) continue;
+                const r = el.getBoundingClientRect();
+                if (r.width === 0) continue;
+                if (r.left < box.left - 1 || r.right > box.right + 1)
+                    bad.push((el.innerText || el.getAttribute('aria-label') || el.type) + ' ' + Math.round(r.left)
+                             + '-' + Math.round(r.right) + ' outside ' + Math.round(box.left) + '-' + Math.round(box.right));
+            }
+        }
+        return bad;""")
+
+
+def open_any_tab(driver, name: str):
+    """Open a tab also when a narrow page has moved it into the tab bar's overflow menu."""
+    def find():
+        return next((b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == name
+                     and (b.get_attribute("role") == "tab" or b.is_displayed())), None)
+    if not any(b.is_displayed() for b in driver.find_elements(By.CSS_SELECTOR, "button[role=tab]")
+               if b.text.strip() == name):
+        toggle = next((b for b in driver.find_elements(By.CSS_SELECTOR, ".overflow-menu button, button.overflow-dropdown")
+                       if b.is_displayed()), None)
+        if toggle is not None:
+            toggle.click()
+            time.sleep(0.3)
+    driver.execute_script("arguments[0].click();", wait_for(find, f"the tab {name!r}"))
+    time.sleep(0.5)
+
+
+def choose(driver, elem_id: str, text: str):
+    """Pick `text` in the Gradio dropdown #elem_id: type it to filter the options, then Enter."""
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.CSS_SELECTOR, f"#{elem_id} input")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(text)
+    time.sleep(0.5)
+    box.send_keys(Keys.ENTER)
+    wait_for(lambda: box.get_attribute("value") == text, f"the dropdown to show {text!r}")
+
+
+def captions(driver, elem_id: str) -> list:
+    return [c.text for c in driver.find_elements(By.CSS_SELECTOR, f"#{elem_id} .caption-label")] or \
+        [c.get_attribute("alt") for c in driver.find_elements(By.CSS_SELECTOR, f"#{elem_id} img")]
+
+
+def test_new_controls(server, browser, shots, tmp_path):
+    """Issue 13: an example click, webcam and clipboard sources, a three-style blend, a video
+    round trip on a 2 s clip; the layout at 1400 px and at a phone's 400 px."""
+    pytest.importorskip("av", reason="PyAV is not installed (pip install av)")
+    from video_clip import write_clip
+
+    set_width(browser, 1400)
+    browser.get(server)
+    wait_for(lambda: "ganstyle" in browser.find_element(By.TAG_NAME, "body").text, "the page to render")
+
+    # A three-style blend: one slider per style, shown when the blend is chosen.
+    def blend_shown():
+        return any(e.is_displayed() for e in browser.find_elements(By.ID, "generate-blend"))
+    assert not blend_shown()
+    choose(browser, "generate-style", "Blend of styles")
+    wait_for(blend_shown, "the blend sliders")
+    assert all(browser.find_element(By.ID, f"generate-weight-{s}").is_displayed() for s in ("circle", "square", "triangle"))
+    click_text(browser, "button", "Generate")
+    wait_for(lambda: loaded_images(browser, "generate-gallery") >= 4, "the blended images")
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert "circle=0.5,square=0.3,triangle=0.2" in page, page[-2000:]
+    full_screenshot(browser, shots, "6-blend-1400.png", 1400)
+
+    # Style transfer: webcam and clipboard sources on the photo and the reference; an example
+    # thumbnail gives its (cached) result on one click; the before/after offers no upload.
+    open_tab(browser, "Style transfer")
+    for elem_id in ("transfer-photo",):
+        labels = [b.get_attribute("aria-label") or b.text for b in
+                  browser.find_elements(By.CSS_SELECTOR, f"#{elem_id} .source-selection button")]
+        assert len(labels) == 3 and any("camera" in l.lower() or "webcam" in l.lower() for l in labels) \
+            and any("clipboard" in l.lower() or "paste" in l.lower() for l in labels), labels
+    assert not browser.find_elements(By.CSS_SELECTOR, "#transfer-slider input[type=file]")
+    thumbnails = [b for b in browser.find_elements(By.CSS_SELECTOR, "button.gallery-item, .gallery button, "
+                                                   "table.gallery td, .examples button") if b.is_displayed()]
+    assert thumbnails, "no example thumbnails in the transfer tab"
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", thumbnails[0])
+    thumbnails[0].click()
+    wait_for(lambda: loaded_images(browser, "transfer-slider") >= 2, "the example's result in the before/after view")
+    wait_for(lambda: loaded_images(browser, "transfer-gallery") >= 1, "the example's variants")
+    assert "Error" not in browser.find_element(By.ID, "transfer-gallery").text
+    full_screenshot(browser, shots, "7-transfer-example-1400.png", 1400)
+    assert not outside_their_panel(browser), outside_their_panel(browser)
+
+    # Video: upload a 2 s clip with sound, paint it, get an MP4 that plays for 2 s.
+    open_tab(browser, "Video")
+    clip = write_clip(tmp_path / "clip.mp4", seconds=2.0)
+    browser.find_element(By.CSS_SELECTOR, "#video-clip input[type=file]").send_keys(str(clip))
+    wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#video-clip video"), "the uploaded clip's player")
+    click_text(browser, "button", "Paint the clip")
+    duration = wait_for(lambda: browser.execute_script(
+        "const v = document.querySelector('#video-result video'); return v && v.readyState >= 1 && v.duration;"),
+        "the painted clip", timeout=120)
+    assert abs(duration - 2.0) < 0.2, duration
+    full_screenshot(browser, shots, "8-video-1400.png", 1400)
+
+    # A phone's width: nothing sticks out of its panel.
+    set_width(browser, 400)
+    for tab in ("Random generation", "Style transfer", "Interpolation & mixing", "Video"):
+        open_any_tab(browser, tab)
+        assert not outside_their_panel(browser), (tab, outside_their_panel(browser))
+    open_any_tab(browser, "Style transfer")
+    full_screenshot(browser, shots, "9-transfer-400.png", 400)
+    open_any_tab(browser, "Random generation")
+    full_screenshot(browser, shots, "10-generate-400.png", 400)
+    set_width(browser, 1366)

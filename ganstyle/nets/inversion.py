@@ -67,7 +67,7 @@ PATIENCE, MIN_IMPROVEMENT = 20, 0.01
 def _start(generator, target: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
     """The start latent w (1, w_dim) for one target (1, 3, R, R): the closest image among the
     style's mean w and START_CANDIDATES latents of the style from fixed seeds (stored noise)."""
-    z = torch.randn(START_CANDIDATES, generator.config.z_dim, generator=torch.Generator().manual_seed(0))
+    z = torch.randn(START_CANDIDATES, generator.config.latent_dim, generator=torch.Generator().manual_seed(0))
     candidates = torch.cat([generator.w_avg[label], generator.mapping(z.to(target.device), label.expand(len(z)))])
     images = generator.synthesis(generator.broadcast(candidates))
     best = int(image_distance(images, target.expand_as(images)).argmin())

@@ -549,8 +549,7 @@ def transfer_tab(page: Page) -> None:
         rows = _transfer_examples(page)
         if rows and page.has("translator"):
             gr.Examples(rows, inputs, [slider, gallery], fn=h.transfer, api_name="example_transfer",
-                        example_labels=[f"{e[2] if e[1] == TARGET_STYLE else e[1].split()[0].lower()}: "
-                                        f"{Path(e[0]).stem}" for e in rows], examples_per_page=8, **CACHED)
+                        examples_per_page=8, **CACHED)  # no labels: the photos show as thumbnails
 
 
 def interpolation_section(page: Page) -> None:

@@ -156,7 +156,7 @@ def cli(capsys, *argv):
 
 def test_cli_generate_and_transfer_write_the_blend(capsys, tiny_dir, pipe, photo, tmp_path):
     code, out, _ = cli(capsys, "generate", "--model", tiny_dir, "--style", "circle=0.5,square=0.3,triangle=0.2",
-                       "-n", 2, "--seed", 7, "--out", tmp_path / "gen")
+                       "-n", 2, "--seed", 7, "--size", 32, "--out", tmp_path / "gen")
     assert code == 0
     expected = pipe.generate({"circle": 0.5, "square": 0.3, "triangle": 0.2}, n=2, seed=7)
     for image in expected:

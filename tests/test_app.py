@@ -347,7 +347,7 @@ def test_images_by_url_are_refused_before_any_download(client):
     """Gradio would fetch an http(s) URL whole, with no size limit, before the app's checks."""
     url = "http://127.0.0.1:9/huge.png"  # port 9 (discard): nothing would answer anyway
     image = json.dumps({"path": url, "url": url, "meta": {"_type": "gradio.FileData"}})
-    body = f'{{"data": [{image}, "Named style", "circle", null, 1.0, false, 0, 1]}}'
+    body = f'{{"data": [{image}, "Named style", "circle", null, 1.0, false, 0, 1, 0, 0, 0]}}'  # + the blend sliders
     answer = _raw_call(client.src, "transfer", body)
     assert "event: error" in answer and "Photo: images given by URL are not fetched by this app" in answer, answer
 

@@ -29,6 +29,7 @@ BUILTIN = {
     # class name stored in model_index.json -> module of ganstyle.nets that defines it
     "StyleGenerator": "generator",
     "StyleTranslator": "translator",
+    "Painter": "painter",
     "StyleClassifier": "style_classifier",
 }
 _REGISTERED = {}

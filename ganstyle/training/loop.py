@@ -141,9 +141,10 @@ def _init_from_export(folder, tasks, resolution: int) -> list:
                               f"--resolution {index['resolution']}")
     fresh = []
     for task in tasks:
-        if task.name not in exported:
+        component = getattr(task, "component", task.name)
+        if component not in exported or type(exported[component]) is not type(task.generating_modules()[0]):
             raise CheckpointError(f"--init-from {folder} has no {task.name} to start from")
-        source = exported[task.name].state_dict()
+        source = exported[component].state_dict()
         for module in task.generating_modules():
             state = module.state_dict()
             matching = {k: v for k, v in source.items() if k in state and v.shape == state[k].shape}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-COMPONENT_CHOICES = ("generator", "translator", "both")
+COMPONENT_CHOICES = ("generator", "translator", "both", "painter")
 GENERATOR_DISCRIMINATORS = ("multitask", "projected")
 
 
@@ -27,7 +27,8 @@ class TrainSettings:
     data: str = setting(help="dataset folder with one sub-folder per style")
     out: str = setting(help="run folder (checkpoints, export, samples, logs)")
     components: str = setting("both", "what to train: the generator (random generation), the translator (style "
-                                      "transfer, needs at least 2 styles) or both", COMPONENT_CHOICES)
+                                      "transfer, needs at least 2 styles), both, or the painter (style transfer "
+                                      "distilled from Magenta's pairs, see --pairs)", COMPONENT_CHOICES)
     resolution: int = setting(64, "training resolution in pixels (a power of 2)")
     split: str = setting("all", "train on all images, or only the 'train' (or 'val') side of the fixed validation "
                                 "rule", ("all", "train", "val"))
@@ -69,6 +70,16 @@ class TrainSettings:
                                                "(it pulls every output toward a reference's statistics, so a lower "
                                                "weight leaves seeds more room)")
     ds_decay_steps: int = setting(20000, "steps over which the translator's diversity weight decays to 0")
+    pairs: Optional[str] = setting(None, "painter: folder of pseudo-pairs rendered by `python -m "
+                                         "ganstyle.training.distill`")
+    crop_size: int = setting(192, "painter: side of the training crops of the pairs (of the teacher's 384 px)")
+    lr_painter: float = setting(2e-4, "painter: Adam learning rate of the painter and its discriminator")
+    lambda_l1: float = setting(1.0, "painter: weight of the L1 distance to the teacher's painting")
+    lambda_feature: float = setting(1.0, "painter: weight of the EfficientNet-Lite0 feature distance to the "
+                                         "teacher's painting")
+    lambda_adv: float = setting(0.1, "painter: weight of the adversarial loss against real paintings (0: no "
+                                     "discriminator)")
+    lambda_encoder: float = setting(0.1, "painter: weight of the style encoder's regression of Magenta's vectors")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

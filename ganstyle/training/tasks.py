@@ -4,12 +4,13 @@ A new family's training step is a `Task` subclass in its own module, registered 
 """
 
 from .generator_task import GeneratorTask
+from .painter_task import PainterTask
 from .translator_task import TranslatorTask
 
-TASKS = {"generator": GeneratorTask, "translator": TranslatorTask}
+TASKS = {"generator": GeneratorTask, "translator": TranslatorTask, "painter": PainterTask}
 
 
 def min_styles(components: str) -> int:
     """Fewest styles the data must have to train `components` (a translator needs two)."""
-    return 2 if components in ("translator", "both") else 1
+    return 2 if components in ("translator", "both", "painter") else 1
 

@@ -1,0 +1,237 @@
+"""The painter's training step: distillation from Magenta's pseudo-pairs plus an adversarial
+loss on real paintings (pix2pix-style conditional GAN with a projected discriminator).
+
+Per step, on aligned random crops of (photo, teacher painting) pairs rendered by distill.py:
+
+- L1 and feature loss (frozen EfficientNet-Lite0 blocks) to the teacher's painting: the
+  student learns Magenta's repainting, per style vector, in a fraction of the steps an
+  unpaired GAN needs;
+- a non-saturating adversarial loss from a projected discriminator (Sauer et al. 2021)
+  that compares the outputs with crops of real paintings of the target style, at the same
+  scale: it pushes past the teacher toward each painter;
+- the style encoder learns to predict Magenta's vector of a painting (MSE), so a reference
+  image's style needs no Magenta at inference.
+
+Real paintings are taken without their outer `FRAME_MARGIN` (the ukiyo-e prints' frames).
+"""
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from tqdm.auto import tqdm
+
+from ..data import DataError
+from ..imageio import from_uint8, open_image
+from ..nets.backbones import Lite0Trunk
+from ..nets.painter import Painter, PainterConfig
+from ..nets.projected import FeatureProjector, ProjectedDiscriminator, ProjectedDiscriminatorConfig
+from ..nets.style_classifier import fit_style_classifier
+from .distill import FRAME_MARGIN, PAIR_SIZE, inner_crop
+from .grid import image_grid
+from .losses import d_logistic_loss, g_nonsaturating_loss
+from .task import Task, set_requires_grad, update_ema
+
+FEATURE_TAPS = (1, 3, 7)
+"""EfficientNet-Lite0 blocks of the feature loss (strides 2, 4 and 8: strokes to shapes)."""
+
+
+def _uint8(image: Image.Image) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+class PairBank:
+    """The pseudo-pairs of `pairs` (photos upscaled to the teacher's size, its paintings,
+    their vectors and style labels) and the frame-free training paintings with their
+    vectors, all decoded once into memory."""
+
+    def __init__(self, pairs, styles: list, data, show_progress: bool = False):
+        pairs = Path(pairs)
+        manifest = pairs / "manifest.jsonl"
+        if not manifest.is_file():
+            raise DataError(f"{manifest} does not exist; render the pairs first: "
+                            f"python -m ganstyle.training.distill --data DATA --out {pairs}")
+        rows = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+        unknown = sorted({r["style"] for r in rows} - set(styles))
+        if unknown:
+            raise DataError(f"{manifest} has pairs for styles {unknown} that {data} lacks")
+        photos, photo_index = [], {}
+        for row in rows:
+            photo_index.setdefault(row["photo"], len(photo_index))
+        for path in tqdm(photo_index, desc="loading pair photos", disable=not show_progress):
+            photos.append(_uint8(open_image(path).resize((PAIR_SIZE, PAIR_SIZE), Image.LANCZOS)))
+        self.photos = torch.stack(photos)
+        self.photo_of = torch.tensor([photo_index[r["photo"]] for r in rows])
+        self.targets = torch.stack([_uint8(open_image(r["target"]))
+                                    for r in tqdm(rows, desc="loading pair targets", disable=not show_progress)])
+        self.vectors = torch.tensor([r["vector"] for r in rows], dtype=torch.float32)
+        self.labels = torch.tensor([styles.index(r["style"]) for r in rows])
+
+        stored = np.load(pairs / "vectors.npz")
+        paintings, vectors, labels = [], [], []
+        for label, style in enumerate(styles):
+            if style not in stored:
+                continue
+            for name, vector in zip(stored[f"{style}__files"], stored[style]):
+                image = inner_crop(open_image(Path(data) / style / str(name)), FRAME_MARGIN)
+                paintings.append(_uint8(image.resize((256, 256), Image.LANCZOS)))
+                vectors.append(torch.from_numpy(vector))
+                labels.append(label)
+        self.paintings = torch.stack(paintings)
+        self.painting_vectors = torch.stack(vectors).float()
+        self.painting_labels = torch.tensor(labels)
+
+    def sample_pairs(self, n: int, crop: int):
+        """n aligned random crops (photo, teacher painting), flipped together at random, with
+        their style vectors and labels."""
+        index = torch.randint(len(self.labels), (n,))
+        top, left = torch.randint(PAIR_SIZE - crop + 1, (2, n))
+        photos, targets = [], []
+        for i, t, l in zip(index.tolist(), top.tolist(), left.tolist()):
+            photo = self.photos[self.photo_of[i], :, t:t + crop, l:l + crop]
+            target = self.targets[i, :, t:t + crop, l:l + crop]
+            if torch.rand(()) < 0.5:
+                photo, target = photo.flip(-1), target.flip(-1)
+            photos.append(photo)
+            targets.append(target)
+        return (from_uint8(torch.stack(photos)), from_uint8(torch.stack(targets)), self.vectors[index],
+                self.labels[index])
+
+    def sample_paintings(self, labels: torch.Tensor, crop: int):
+        """A random crop (`crop` px of the 256 px painting) of a random painting of each label."""
+        out = []
+        for label in labels.tolist():
+            choices = torch.nonzero(self.painting_labels == label).flatten()
+            i = choices[torch.randint(len(choices), ())]
+            t, l = torch.randint(256 - crop + 1, (2,)).tolist()
+            out.append(self.paintings[i, :, t:t + crop, l:l + crop])
+        return from_uint8(torch.stack(out))
+
+    def sample_references(self, n: int):
+        """n random whole paintings (256 px, flipped at random) and their Magenta vectors."""
+        index = torch.randint(len(self.painting_labels), (n,))
+        images = from_uint8(self.paintings[index])
+        mirrored = torch.rand(n) < 0.5
+        images[mirrored] = images[mirrored].flip(-1)
+        return images, self.painting_vectors[index]
+
+
+class FeatureLoss(torch.nn.Module):
+    """Mean absolute difference of frozen EfficientNet-Lite0 features at `FEATURE_TAPS`."""
+
+    def __init__(self, input_size: int):
+        super().__init__()
+        self.trunk = Lite0Trunk(FEATURE_TAPS, input_size)
+
+    def forward(self, output, target):
+        with torch.no_grad():
+            wanted = self.trunk(target)
+        return sum(F.l1_loss(a, b) for a, b in zip(self.trunk(output), wanted)) / len(wanted)
+
+
+class PainterTask(Task):
+    """Distillation + adversarial training of the painter (component `translator`)."""
+
+    name = "painter"
+    component = "translator"
+
+    def __init__(self, settings, accelerator, bank):
+        super().__init__(settings, accelerator, bank)
+        if not settings.pairs:
+            raise DataError("training the painter needs --pairs (a folder rendered by ganstyle.training.distill)")
+        self.crop = settings.crop_size
+        if self.crop % 8 or not 32 <= self.crop <= PAIR_SIZE:
+            raise ValueError(f"--crop-size must be a multiple of 8 in 32-{PAIR_SIZE}, got {self.crop}")
+        self.pairs = PairBank(settings.pairs, bank.styles, settings.data, show_progress=accelerator.is_main_process)
+        num_styles = len(bank.styles)
+        config = PainterConfig(resolution=settings.resolution, num_styles=num_styles,
+                               table_size=len(self.pairs.painting_labels))
+        self.P = Painter(config).to(self.device)
+        self.P.set_style_table(self.pairs.painting_vectors.to(self.device), self.pairs.painting_labels.to(self.device))
+        self.P_ema = copy.deepcopy(self.P).eval()
+        set_requires_grad(self.P_ema, False)
+        self.projector = FeatureProjector(input_size=128).to(self.device)
+        self.D = ProjectedDiscriminator(ProjectedDiscriminatorConfig(num_styles=num_styles)).to(self.device)
+        self.feature_loss = FeatureLoss(self.crop).to(self.device)
+        lr = settings.lr_painter
+        self.opt_P = accelerator.prepare(torch.optim.Adam(self.P.parameters(), lr=lr, betas=(0.5, 0.999)))
+        self.opt_D = accelerator.prepare(torch.optim.Adam(self.D.parameters(), lr=lr, betas=(0.5, 0.999)))
+        gen = torch.Generator().manual_seed(1234)
+        picks = torch.randint(len(self.pairs.photos), (4,), generator=gen)
+        self.sample_content = from_uint8(self.pairs.photos[picks])
+        self.painter_labels = sorted(set(self.pairs.painting_labels.tolist()))
+
+    def modules(self):
+        return {"P": self.P, "D": self.D, "P_ema": self.P_ema}
+
+    def generating_modules(self):
+        return [self.P, self.P_ema]
+
+    def optimizers(self):
+        return {"P": self.opt_P.optimizer, "D": self.opt_D.optimizer}
+
+    def _judge(self, images, labels):
+        return self.D(self.projector(self._aug(images)), labels)
+
+    def _real_scale(self) -> int:
+        """Crop side of a 256 px painting that covers what a training crop covers of a photo
+        upscaled to the teacher's size."""
+        return round(self.crop * 256 / PAIR_SIZE)
+
+    def train_step(self, step: int) -> dict:
+        n = self.settings.batch_size
+        photo, target, vectors, labels = [t.to(self.device) for t in self.pairs.sample_pairs(n, self.crop)]
+        set_requires_grad(self.P, False)
+        set_requires_grad(self.D, True)
+
+        def d_loss():
+            with torch.no_grad():
+                fake = self.P.network(photo, vectors)
+            real = self.pairs.sample_paintings(labels.cpu(), self._real_scale()).to(self.device)
+            real = F.interpolate(real, size=self.crop, mode="bilinear", align_corners=False, antialias=False)
+            loss = d_logistic_loss(self._judge(real, labels), self._judge(fake, labels))
+            return loss, {"d_loss": loss.detach()}
+
+        logs = self._optimize(self.opt_D, [self.D], d_loss) if self.settings.lambda_adv > 0 else {}
+        set_requires_grad(self.P, True)
+        set_requires_grad(self.D, False)
+
+        def p_loss():
+            fake = self.P.network(photo, vectors)
+            l1 = F.l1_loss(fake, target)
+            feature = self.feature_loss(fake, target)
+            references, wanted = [t.to(self.device) for t in self.pairs.sample_references(n)]
+            encoder = F.mse_loss(self.P.encoder(references), wanted)
+            loss = (self.settings.lambda_l1 * l1 + self.settings.lambda_feature * feature
+                    + self.settings.lambda_encoder * encoder)
+            logs = {"l1": l1.detach(), "feature": feature.detach(), "encoder": encoder.detach()}
+            if self.settings.lambda_adv > 0:
+                adv = g_nonsaturating_loss(self._judge(fake, labels))
+                loss = loss + self.settings.lambda_adv * adv
+                logs["g_loss"] = adv.detach()
+            return loss, logs
+
+        logs.update(self._optimize(self.opt_P, [self.P], p_loss))
+        update_ema(self.P_ema, self.P, self.ema_beta(step))
+        return logs
+
+    @torch.no_grad()
+    def sample_grid(self) -> Image.Image:
+        """Fixed photos (rows) x each painter style at its mean vector (columns); the first
+        column is the photo itself."""
+        content = self.sample_content.to(self.device)
+        columns = [content]
+        for label in self.painter_labels:
+            code = self.P_ema.style_code(torch.full((len(content),), label, device=self.device))
+            columns.append(self.P_ema.translate(content, code))
+        grid = torch.stack(columns, dim=1).flatten(0, 1)
+        return image_grid(grid.cpu(), columns=len(columns))
+
+    def export_modules(self) -> dict:
+        """The EMA painter and a style classifier fitted to its encoder on the training images."""
+        return {"translator": self.P_ema,
+                "style_classifier": fit_style_classifier(self.P_ema, self.bank.images, self.bank.labels)}

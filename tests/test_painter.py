@@ -145,3 +145,12 @@ def test_painter_training_refuses_missing_pairs(train_data_module, tmp_path):
                             crop_size=32, batch_size=2, steps=1)
     with pytest.raises(DataError, match="render the pairs first"):
         run_training(settings)
+
+
+def test_inference_norm_path_equals_the_training_path():
+    painter = tiny_painter()
+    x = torch.rand(1, 3, 40, 24) * 2 - 1
+    code = painter.style_code(torch.tensor([2]), torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        fast = painter.translate(x, code)
+    assert torch.allclose(fast, painter.translate(x, code), atol=1e-5)

@@ -62,8 +62,12 @@ class ConditionalInstanceNorm(nn.Module):
         nn.init.zeros_(self.affine.bias)
 
     def forward(self, x, style):
-        scale, shift = self.affine(style)[:, :, None, None].chunk(2, dim=1)
-        return F.instance_norm(x) * (1 + scale) + shift
+        scale, shift = self.affine(style).chunk(2, dim=1)
+        if len(x) == 1 and not torch.is_grad_enabled():
+            # One image: instance norm is batch norm with batch statistics, and the CPU kernel of
+            # batch norm applies the scale and shift in the same pass (about 3x faster here).
+            return F.batch_norm(x, None, None, 1 + scale[0], shift[0], True, 0.0, 1e-5)
+        return F.instance_norm(x) * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
 
 
 class ConvNormAct(nn.Module):

@@ -154,3 +154,26 @@ def test_inference_norm_path_equals_the_training_path():
     with torch.no_grad():
         fast = painter.translate(x, code)
     assert torch.allclose(fast, painter.translate(x, code), atol=1e-5)
+
+
+def test_a_generator_at_another_resolution_is_listed_in_the_index_and_used_for_inversion(tmp_path):
+    from tiny_model import tiny_generator
+
+    painter = tiny_painter()
+    folder = tmp_path / "m"
+    save_export(folder, STYLES, 16, {"generator": tiny_generator(3, 32), "translator": painter})
+    index = json.loads((folder / "model_index.json").read_text())
+    assert index["resolution"] == 16 and index["resolutions"] == {"generator": 32}
+    pipe = StylePipeline.from_pretrained(folder)
+    assert (pipe.generator_resolution, pipe.translator_resolution) == (32, 16)
+    assert pipe.generate("monet", seed=0)[0].size == (32, 32)
+    index["resolutions"] = {"generator": 64}
+    (folder / "model_index.json").write_text(json.dumps(index))
+    from ganstyle.files import CheckpointError
+
+    with pytest.raises(CheckpointError, match="has resolution 32 but .* says 64"):
+        load_export(folder)
+    index["resolutions"] = {"generator": 48}
+    (folder / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(CheckpointError, match="generator resolution must be a power of two"):
+        load_export(folder)

@@ -146,7 +146,11 @@ class StylePipeline:
         self.info = dict(info or {})
         self.source = source
         self.style_classifier = style_classifier.to(self.device).eval() if style_classifier is not None else None
-        self.work_side = WORK_SCALE * resolution
+        self.generator_resolution = getattr(getattr(generator, "config", None), "resolution", resolution)
+        """Side the generator draws at, and inversion targets are brought to."""
+        self.translator_resolution = getattr(getattr(translator, "config", None), "resolution", resolution)
+        """Side the translator was trained at: references are read at it."""
+        self.work_side = WORK_SCALE * self.translator_resolution
 
     # ----------------------------------------------------------------- loading and saving
     @classmethod
@@ -158,7 +162,7 @@ class StylePipeline:
         folder = resolve_model(model, revision=revision, local_files_only=local_files_only,
                                cache_dir=cache_dir, token=token)
         index, modules = load_export(folder, device="cpu")
-        info = {k: v for k, v in index.items() if k not in ("components", "styles", "resolution")}
+        info = {k: v for k, v in index.items() if k not in ("components", "styles", "resolution", "resolutions")}
         return cls(generator=modules.get("generator"), translator=modules.get("translator"),
                    style_classifier=modules.get("style_classifier"), styles=index["styles"],
                    resolution=index["resolution"], info=info, device=device, source=folder)
@@ -301,7 +305,7 @@ class StylePipeline:
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got {type(callback).__name__}")
         picture = open_image(image, name=_image_name("the image to invert", image))
-        target = pil_to_tensor(resize_crop(picture, self.resolution)).unsqueeze(0).to(self.device)
+        target = pil_to_tensor(resize_crop(picture, self.generator_resolution)).unsqueeze(0).to(self.device)
         if style is None:
             averages = G.synthesize(G.average_latent(torch.arange(len(self.styles), device=self.device)))
             label = int(image_distance(averages, target.expand_as(averages)).argmin())
@@ -338,7 +342,7 @@ class StylePipeline:
         `style` when given, otherwise the one the style classifier reads from it."""
         T = self.translator
         ref = open_image(reference, name=_image_name("the reference image", reference))
-        x = pil_to_tensor(resize_crop(ref, self.resolution)).unsqueeze(0).to(self.device)
+        x = pil_to_tensor(resize_crop(ref, self.translator_resolution)).unsqueeze(0).to(self.device)
         if style is not None:
             label = torch.tensor([self._label(style)], device=self.device)
         else:
@@ -359,7 +363,7 @@ class StylePipeline:
                              "cannot tell a reference's style: name it with reference_style= (--reference-style)")
         if not torch.is_tensor(reference):
             reference = open_image(reference, name=_image_name("the reference image", reference))
-            reference = pil_to_tensor(resize_crop(reference, self.resolution)).unsqueeze(0)
+            reference = pil_to_tensor(resize_crop(reference, self.translator_resolution)).unsqueeze(0)
         features = self.translator.reference_features(reference.to(self.device))
         return int(self.style_classifier(features).argmax(1)[0])
 

@@ -93,10 +93,13 @@ def check_index_values(path, index: dict) -> None:
     duplicates = sorted({s for s in styles if styles.count(s) > 1})
     if duplicates:
         raise CheckpointError(f"{path}: style names must be distinct; repeated: {', '.join(duplicates)}"[:300])
-    resolution = index["resolution"]
-    if (isinstance(resolution, bool) or not isinstance(resolution, int) or not 8 <= resolution <= MAX_RESOLUTION
-            or resolution & (resolution - 1)):
-        raise CheckpointError(f"{path}: resolution must be a power of two from 8 to {MAX_RESOLUTION}, "
-                              f"got {resolution!r}"[:300])
+    resolutions = index.get("resolutions", {})
+    if not isinstance(resolutions, dict):
+        raise CheckpointError(f"{path}: resolutions must map component names to resolutions"[:300])
+    for key, resolution in [("resolution", index["resolution"]), *resolutions.items()]:
+        if (isinstance(resolution, bool) or not isinstance(resolution, int) or not 8 <= resolution <= MAX_RESOLUTION
+                or resolution & (resolution - 1)):
+            raise CheckpointError(f"{path}: {key} resolution must be a power of two from 8 to {MAX_RESOLUTION}, "
+                                  f"got {resolution!r}"[:300])
     if not isinstance(index["components"], (list, dict)) or not all(isinstance(c, str) for c in index["components"]):
         raise CheckpointError(f"{path}: components must be a list of component names"[:300])

@@ -2,6 +2,7 @@
 
     export/
       model_index.json      format version, style names, resolution, components, training info
+                            (and `resolutions`, per component, for one trained at another size)
       generator/            e.g. StyleGenerator (EMA weights): config.json + model.safetensors
       translator/           e.g. StyleTranslator (EMA weights): config.json + model.safetensors
       style_classifier/     StyleClassifier, reads a reference's style (with the translator)
@@ -32,6 +33,8 @@ classifier only beside the translator whose reference features it reads."""
 
 def save_export(folder, styles: list, resolution: int, components: dict, extra: dict = None) -> None:
     """Write the inference folder for `components` ({"generator": G_ema, "translator": T_ema}).
+    A component whose config has another resolution than `resolution` is listed under
+    `resolutions` in the index.
     Replaces an existing folder atomically (written beside it, then swapped in)."""
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
@@ -44,6 +47,11 @@ def save_export(folder, styles: list, resolution: int, components: dict, extra: 
         "components": {name: type(module).__name__ for name, module in components.items()},
         **(extra or {}),
     }
+    own = {name: module.config.resolution for name, module in components.items()
+           if getattr(module.config, "resolution", resolution) != resolution}
+    index.pop("resolutions", None)
+    if own:  # e.g. a 64 px generator beside a 256 px painter
+        index["resolutions"] = own
     try:
         tmp.mkdir(parents=True)
         for name, module in components.items():
@@ -106,9 +114,10 @@ def load_export(folder, device=None) -> tuple:
                 f"{folder / INDEX_NAME} lists {len(index['styles'])}"
             )
         resolution = getattr(module.config, "resolution", index["resolution"])
-        if resolution != index["resolution"]:
+        expected = index.get("resolutions", {}).get(name, index["resolution"])
+        if resolution != expected:
             raise CheckpointError(f"{folder / name / 'config.json'} has resolution {resolution} but "
-                                  f"{folder / INDEX_NAME} says {index['resolution']}")
+                                  f"{folder / INDEX_NAME} says {expected}")
         modules[name] = module
     classifier = modules.get("style_classifier")
     if classifier is not None and classifier.config.feature_dim != modules["translator"].reference_feature_dim:

@@ -366,10 +366,21 @@ def about_markdown(pipe, error, model_name) -> str:
                          "one image with the colours of another")
     if pipe.translator is not None:
         abilities.append("repaints photos in a style or in the style of a painting you give it")
-    return (f"**Model:** {model_name}, {pipe.resolution}x{pipe.resolution} px. It "
+    return (f"**Model:** {model_name}, {resolution_text(pipe)}. It "
             + " and ".join(abilities) + ".\n\n"
             f"**Styles:** {', '.join(pipe.styles)}\n\n"
             "Its model card, below, says what it was trained on, how well it does and what still looks wrong.")
+
+
+def resolution_text(pipe) -> str:
+    """The sizes the model's networks work at, in words: generated images are drawn at the
+    generator's size (and shown larger), transfer paints at the photo's own size."""
+    parts = []
+    if pipe.generator is not None:
+        parts.append(f"generation at {pipe.generator_resolution} px (shown at {DISPLAY_SIZE} px)")
+    if pipe.translator is not None:
+        parts.append(f"transfer trained at {pipe.translator_resolution} px")
+    return ", ".join(parts)
 
 
 def about_content(pipe, error, model_name) -> None:
@@ -675,7 +686,7 @@ def build_app(model=None) -> gr.Blocks:
             gr.Markdown(f"> **No model is loaded:** {error}", elem_id="model-missing")
         else:
             gr.Markdown(f"Model {page.model_name} · styles: **{', '.join(pipe.styles)}** · "
-                        f"{pipe.resolution} px (shown at {DISPLAY_SIZE} px)", elem_id="model-line")
+                        f"{resolution_text(pipe)}", elem_id="model-line")
         with gr.Tabs():
             for tab in TABS:
                 tab(page)

@@ -70,7 +70,7 @@ def _down_kernel(weight):
     return F.conv2d(F.pad(w, (1, 1, 1, 1)), box.flip(-1, -2)).reshape(out_ch, in_ch, k + 1, k + 1)
 
 
-def _phase_kernels(weight):
+def phase_kernels(weight):
     """3x3 kernel applied after nearest 2x upsampling -> four 2x2 kernels at the low
     resolution, stacked on the output axis in phase order (0,0), (0,1), (1,0), (1,1)."""
     w = weight.double()
@@ -126,7 +126,7 @@ class _FastAdaINResBlock(nn.Module):
         self.affine2 = copy.deepcopy(block.norm2.affine)
         out_ch = block.conv1.out_channels
         if self.up:
-            self.w1 = _param(_phase_kernels(block.conv1.weight))
+            self.w1 = _param(phase_kernels(block.conv1.weight))
             self.b1 = _param(block.conv1.bias.repeat(4))
         else:
             self.w1, self.b1 = _param(block.conv1.weight), _param(block.conv1.bias)

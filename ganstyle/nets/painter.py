@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .family import Translator
+from .fast_translator import phase_kernels
 
 STRIDE = 8  # three stride-2 stages: sides are padded to a multiple of 8
 
@@ -97,14 +98,32 @@ class ResidualBlock(nn.Module):
 
 
 class Upsample(nn.Module):
-    """Nearest 2x upsampling, then a conditional conv block (no transposed convolution)."""
+    """Nearest 2x upsampling, then a conditional conv block (no transposed convolution).
+
+    In inference the upsampling and the convolution run as four 2x2 "phase" convolutions at
+    the low resolution (sub-pixel convolution: 2.25x fewer multiply-adds, no upsampled copy),
+    the same function: reflection padding of a nearest-upsampled image is replication padding
+    of the image before it."""
 
     def __init__(self, in_ch: int, out_ch: int, style_dim: int):
         super().__init__()
         self.block = ConvNormAct(in_ch, out_ch, style_dim)
 
     def forward(self, x, style):
-        return self.block(F.interpolate(x, scale_factor=2, mode="nearest"), style)
+        if torch.is_grad_enabled():
+            return self.block(F.interpolate(x, scale_factor=2, mode="nearest"), style)
+        conv = self.block.conv
+        weight = phase_kernels(conv.weight).to(conv.weight.dtype)
+        y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, conv.bias.repeat(4))
+        b, _, h, w = x.shape
+        c = conv.out_channels
+        out = torch.empty(b, c, 2 * h, 2 * w, dtype=y.dtype, device=y.device)
+        grid = out.view(b, c, h, 2, w, 2)
+        for phase in range(4):
+            py, px = divmod(phase, 2)
+            grid[:, :, :, py, :, px] = y[:, phase * c:(phase + 1) * c, py:py + h, px:px + w]
+        out = self.block.norm(out, style)
+        return F.relu_(out) if self.block.act else out
 
 
 class PaintingNetwork(nn.Module):

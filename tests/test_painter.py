@@ -177,3 +177,16 @@ def test_a_generator_at_another_resolution_is_listed_in_the_index_and_used_for_i
     (folder / "model_index.json").write_text(json.dumps(index))
     with pytest.raises(CheckpointError, match="generator resolution must be a power of two"):
         load_export(folder)
+
+
+def test_style_contrast_moves_each_style_away_from_the_mean_of_all_paintings():
+    painter = tiny_painter()
+    overall = painter.style_table.mean(0)
+    plain = painter.style_code(torch.tensor([0]))[0, :100]
+    painter.config.style_contrast = 2.0
+    pushed = painter.style_code(torch.tensor([0]))[0, :100]
+    assert torch.allclose(pushed - overall, 2 * (plain - overall), atol=1e-5)
+    seeded = painter.style_code(torch.tensor([0]), torch.Generator().manual_seed(4))[0, :100]
+    painter.config.style_contrast = 1.0
+    assert torch.allclose(seeded - pushed, painter.style_code(torch.tensor([0]), torch.Generator().manual_seed(4))[0, :100]
+                          - plain, atol=1e-5)

@@ -42,6 +42,10 @@ class PainterConfig:
     full_channels: int = 16
     encoder_channels: List[int] = field(default_factory=lambda: [16, 32, 64, 128, 128])
     table_size: int = 0
+    style_contrast: float = 1.0
+    """How far a style's code sits from the mean of all paintings, in units of its own mean's
+    distance: 1 is the style's mean painting; above 1 the painters differ more (their means are
+    close in Magenta's space, so at 1 they look alike). Inference only; training uses vectors."""
 
     def __post_init__(self):
         if self.num_styles < 2:
@@ -201,18 +205,25 @@ class Painter(Translator):
         rows = self._rows(label)
         return (rows if len(rows) else self.style_table).mean(0)
 
+    def style_center(self, label: int) -> torch.Tensor:
+        """The style's code vector at seed-free inference: its mean, moved away from the mean of
+        all paintings by `style_contrast`."""
+        overall = self.style_table.mean(0)
+        return overall + self.config.style_contrast * (self.style_mean(label) - overall)
+
     def style_vector(self, labels: torch.Tensor, t: torch.Tensor, picks: torch.Tensor) -> torch.Tensor:
-        """mean + t * (painting - mean) per label, the painting being the `picks`-th row of
+        """center + t * (painting - mean) per label, the painting being the `picks`-th row of
         the style's table (taken modulo its size)."""
         out = []
         for label, ti, pick in zip(labels.tolist(), t, picks.tolist()):
-            mean, rows = self.style_mean(label), self._rows(label)
-            out.append(mean if not len(rows) else mean + ti * (rows[pick % len(rows)] - mean))
+            rows, center = self._rows(label), self.style_center(label)
+            out.append(center if not len(rows) else center + ti * (rows[pick % len(rows)] - self.style_mean(label)))
         return torch.stack(out)
 
     def style_code(self, labels, generator=None):
-        """Codes of style labels: without a generator, each style's mean painting; with one, a
-        random painting of the style and a random point between it and the mean."""
+        """Codes of style labels: without a generator, each style's center (`style_center`); with
+        one, a random painting of the style and a random point between it and the mean, moved
+        as the center is."""
         n = len(labels)
         if generator is None:
             t, picks = torch.zeros(n), torch.zeros(n, dtype=torch.long)

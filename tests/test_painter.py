@@ -17,7 +17,7 @@ from ganstyle.training.distill import inner_crop
 STYLES = ["monet", "photo", "ukiyoe"]
 
 
-def tiny_painter(table_labels=(0, 0, 2)) -> Painter:
+def tiny_painter(table_labels=(0,) * 8 + (2,)) -> Painter:
     torch.manual_seed(0)
     painter = Painter(PainterConfig(resolution=16, num_styles=3, channels=[8, 8, 16], residual_blocks=1,
                                     full_channels=4, encoder_channels=[8, 8], table_size=len(table_labels)))
@@ -46,7 +46,7 @@ def test_seeds_pick_different_paintings_and_the_same_seed_repeats():
     again = painter.style_code(label, torch.Generator().manual_seed(1))
     assert torch.equal(a, again) and not torch.allclose(a, b)
     mean = painter.style_code(label)  # no generator: the style's mean painting
-    assert torch.allclose(mean[0, :100], painter.style_table[:2].mean(0)) and mean[0, 100] == 1
+    assert torch.allclose(mean[0, :100], painter.style_table[:8].mean(0)) and mean[0, 100] == 1
     x = torch.rand(1, 3, 24, 24) * 2 - 1
     assert (painter.translate(x, a) - painter.translate(x, b)).abs().mean() > 1e-3
 
@@ -79,9 +79,10 @@ def test_export_round_trip_and_pipeline_transfer(tmp_path):
     assert torch.equal(modules["translator"].translate(x, code), painter.translate(x, code))
     pipe = StylePipeline.from_pretrained(tmp_path / "m")
     rgba = Image.new("RGBA", (40, 30), (0, 0, 0, 0))
-    a, b = pipe.transfer(rgba, style="monet", seed=0, n=2)
+    a, b, c = pipe.transfer(rgba, style="monet", seed=0, n=3)
     assert a.size == (40, 30) and a.mode == "RGB"
-    assert np.abs(np.asarray(a, float) - np.asarray(b, float)).mean() > 0.5  # seeds differ
+    differences = [np.abs(np.asarray(p, float) - np.asarray(q, float)).mean() for p, q in [(a, b), (b, c), (a, c)]]
+    assert max(differences) > 0.5  # seeds pick different paintings (two of three may share one)
     same = pipe.transfer(rgba, style="photo", seed=0)[0]
     assert np.array_equal(np.asarray(same), np.full((30, 40, 3), 255))  # transparency: white, untouched
 
@@ -190,3 +191,12 @@ def test_style_contrast_moves_each_style_away_from_the_mean_of_all_paintings():
     painter.config.style_contrast = 1.0
     assert torch.allclose(seeded - pushed, painter.style_code(torch.tensor([0]), torch.Generator().manual_seed(4))[0, :100]
                           - plain, atol=1e-5)
+
+
+def test_seed_spread_scales_a_seed_s_deviation_from_the_style_s_center():
+    painter = tiny_painter()
+    label, center = torch.tensor([0]), painter.style_code(torch.tensor([0]))[0, :100]
+    one = painter.style_code(label, torch.Generator().manual_seed(5))[0, :100]
+    painter.config.seed_spread = 2.0
+    two = painter.style_code(label, torch.Generator().manual_seed(5))[0, :100]
+    assert torch.allclose(two - center, 2 * (one - center), atol=1e-5) and not torch.allclose(one, center)

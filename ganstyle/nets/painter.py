@@ -12,8 +12,8 @@ checkerboards).
 
 A style code is (B, style_dim + 1): a 100-number vector in Magenta's style space and an
 amount in [0, 1]. Each painter style stores the vectors of its training paintings
-(`style_table`); a seed picks one and a point between it and the style's mean, so seeds give
-different paintings of one style. A style without paintings (the photos) is the identity:
+(`style_table`); a seed picks one of them and moves the style's code by its deviation from
+the style's mean, so seeds give different paintings of one style. A style without paintings (the photos) is the identity:
 amount 0, so blending "photo" into a style lowers its strength. A reference image's vector
 is read by a small style encoder trained to predict Magenta's vectors, so inference needs
 nothing but this module.
@@ -46,6 +46,10 @@ class PainterConfig:
     """How far a style's code sits from the mean of all paintings, in units of its own mean's
     distance: 1 is the style's mean painting; above 1 the painters differ more (their means are
     close in Magenta's space, so at 1 they look alike). Inference only; training uses vectors."""
+    seed_spread: float = 1.0
+    """How far a seed's code sits from the style's center toward one of the style's paintings,
+    in units of that painting's distance from the style's mean: 1 is the painting's own
+    deviation; more gives seeds more different paintings. Inference only."""
 
     def __post_init__(self):
         if self.num_styles < 2:
@@ -222,13 +226,13 @@ class Painter(Translator):
 
     def style_code(self, labels, generator=None):
         """Codes of style labels: without a generator, each style's center (`style_center`); with
-        one, a random painting of the style and a random point between it and the mean, moved
-        as the center is."""
+        one, the center plus `seed_spread` times a random painting's deviation from the style's
+        mean (each seed, another painting of the style)."""
         n = len(labels)
         if generator is None:
             t, picks = torch.zeros(n), torch.zeros(n, dtype=torch.long)
         else:
-            t = torch.rand(n, generator=generator)
+            t = torch.full((n,), float(self.config.seed_spread))
             picks = torch.randint(2**31 - 1, (n,), generator=generator)
         t = t.to(self.style_table.device)
         vectors = self.style_vector(labels, t, picks)

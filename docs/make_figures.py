@@ -1,18 +1,27 @@
 """Render the sample grids shown in the README and the model card.
 
     python docs/make_figures.py --model checkpoints/ganstyle-styles-64 --data ../shared/datasets/styles
+    python docs/make_figures.py --comparison      # docs/comparison.jpg and docs/comparison/<photo>.jpg
 
 Content photos for the transfer grid come from the validation split of the dataset (never
 trained on); they are rendered small into the figure only.
+
+`--comparison` renders the comparison sheets instead (ganstyle/evaluation/comparison.py):
+the real photographs of examples/ (scikit-image sample data, never in the training data)
+at 512 px on the long side, each in every painter style, ganstyle beside Magenta, which is
+given each painter's mean style vector over the train-split paintings of `--paintings`.
 """
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from ganstyle import StylePipeline
-from ganstyle.data import find_style_folders
+from ganstyle.data import DataError, find_style_folders
+from ganstyle.evaluation.comparison import write_comparison
 from ganstyle.imageio import open_image
 
 
@@ -35,16 +44,40 @@ def save_small(image: Image.Image, path: Path) -> None:
     image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
+def example_photos() -> list:
+    """The real photographs of examples/ (`photo-*` files of its manifest), in manifest order."""
+    folder = Path(__file__).resolve().parent.parent / "examples"
+    manifest = json.loads((folder / "examples.json").read_text(encoding="utf-8"))
+    return [folder / e["file"] for e in manifest["photos"] if e["file"].startswith("photo-")]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="checkpoints/ganstyle-styles-64")
     parser.add_argument("--data", default="../shared/datasets/styles")
     parser.add_argument("--out", default="docs")
     parser.add_argument("--source-style", default="photo")
+    parser.add_argument("--comparison", action="store_true",
+                        help="render the comparison sheets (ganstyle beside Magenta) instead of the sample grids")
+    parser.add_argument("--paintings", default="../shared/datasets/styles256",
+                        help="dataset whose train-split paintings give Magenta each painter's mean style vector "
+                             "(--comparison)")
+    parser.add_argument("--size", type=int, default=512, help="long side of every cell of a comparison sheet")
+    parser.add_argument("--seed", type=int, default=0, help="seed of ganstyle's transfers (--comparison)")
+    parser.add_argument("--no-magenta", action="store_true", help="comparison sheets with ganstyle's columns only")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pipe = StylePipeline.from_pretrained(args.model)
+    if args.comparison:
+        try:
+            written = write_comparison(pipe, example_photos(), out, Path(args.model).name, size=args.size,
+                                       seed=args.seed, data=args.paintings, magenta=not args.no_magenta,
+                                       log=lambda message: print(message, file=sys.stderr))
+        except DataError as error:
+            parser.error(str(error))
+        print("\n".join(str(path) for path in written))
+        return
 
     rows = [pipe.generate(style, n=8, seed=0, truncation=0.7) for style in pipe.styles]
     save_small(grid(rows, 96, pipe.styles), out / "generation.png")

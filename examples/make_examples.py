@@ -139,6 +139,8 @@ SAMPLE_PHOTOS = {
     "photo-astronaut.jpg": ("astronaut", "Astronaut Eileen Collins",
                             "public domain, NASA Great Images (scikit-image sample data)"),
     "photo-rocket.jpg": ("rocket", "Falcon 9 launch", "public domain, released by SpaceX (scikit-image sample data)"),
+    "photo-camera.jpg": ("camera", "Photographer with a camera (black and white)",
+                         "CC0, photographer Lav Varshney (scikit-image sample data)"),
 }
 
 

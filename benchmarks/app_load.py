@@ -289,7 +289,7 @@ def main(argv=None) -> int:
             if args.random_weights:
                 model = str(random_weight_export(Path(tmp) / "random-64"))
             elif model is None:
-                model = str(ROOT / "checkpoints" / "ganstyle-styles-64")
+                model = str(ROOT / "checkpoints" / "ganstyle-styles-256")
                 if not Path(model).is_dir():
                     parser.error(f"no checkpoint at {model}: pass --model or --random-weights")
             print(f"starting app.py on {model} ...", flush=True)

@@ -1,6 +1,6 @@
 """Memory and time of small hostile image files through the Python API and the CLI.
 
-    python benchmarks/bombs.py [--model checkpoints/ganstyle-styles-64] [--timeout 120]
+    python benchmarks/bombs.py [--model checkpoints/ganstyle-styles-256] [--timeout 120]
 
 Each case runs in a fresh process that loads the model and warms up with one ordinary
 transfer; then the hostile call is timed, and its cost is the growth of the process's peak
@@ -61,7 +61,7 @@ CASES = ("thin-reference", "thin-interpolate", "thin-million", "big16-api", "cli
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(ROOT / "checkpoints" / "ganstyle-styles-64"))
+    parser.add_argument("--model", default=str(ROOT / "checkpoints" / "ganstyle-styles-256"))
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=CASES)
     args = parser.parse_args()

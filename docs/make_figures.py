@@ -1,6 +1,6 @@
 """Render the sample grids shown in the README and the model card.
 
-    python docs/make_figures.py --model checkpoints/ganstyle-styles-64 --data ../shared/datasets/styles
+    python docs/make_figures.py --model checkpoints/ganstyle-styles-256 --data ../shared/datasets/styles
     python docs/make_figures.py --comparison      # docs/comparison.jpg and docs/comparison/<photo>.jpg
 
 Content photos for the transfer grid come from the validation split of the dataset (never
@@ -53,7 +53,7 @@ def example_photos() -> list:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="checkpoints/ganstyle-styles-64")
+    parser.add_argument("--model", default="checkpoints/ganstyle-styles-256")
     parser.add_argument("--data", default="../shared/datasets/styles")
     parser.add_argument("--out", default="docs")
     parser.add_argument("--source-style", default="photo")

@@ -13,7 +13,7 @@ Only images the project may ship end up here:
   so photo examples exist for any model;
 - `ref-<style>.png`: images rendered by the model itself (one per style, fixed seeds),
   usable as style references. They are written only when the model can be loaded: run
-  this script again once the default checkpoint (checkpoints/ganstyle-styles-64) exists.
+  this script again once the default checkpoint (checkpoints/ganstyle-styles-256) exists.
 
 Never copy dataset images (../shared) here. `examples.json` lists what exists; app.py reads it.
 """

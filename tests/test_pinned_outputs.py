@@ -17,17 +17,17 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 
 PINNED = {
-    "ganstyle-styles-64": {
+    "ganstyle-styles-256": {
         "generate": "957295df5062e004d82eadeeb43ea7060b91e9bc3476f8dbb97ed6b1d3661672",
         "generate_random": "533fef1b25336e524e5d0834e8f12b82626eeaff206c86ae105bf31fac45bfaa",
         "interpolate": "714929b1cc3a67399c3826bbc5dcd423ad505aea4b568a1b40de9fc48b94eec0",
-        "interpolate_transfer": "5aea5c73983db3bd2baca96546af2b36d7c8b05b1f2e83a83104178cfb277b98",
+        "interpolate_transfer": "9338790c5cd47b1f1630e7ba8fa73628d92a5c8c110d4539ea8d16558dca8be9",
         "mix": "8750e81b3f78785f7518f1fe8f775af6d0e9568f72e39b0bc0aaf5663a9ef5c5",
-        "transfer_large": "46577851fbbaa0ad0a1321b32ed8fb81bc662c1cf0ade77ceaeaabfd3a9e124d",
-        "transfer_preserve_color": "23080fc265560513841b1d0ec399888524109a51431ae05b08a81e882989b9e6",
-        "transfer_reference": "3e35309d151f57e96897f0180b6be18b073f2b3d23927d50eeaf1f2c7953487e",
-        "transfer_reference_detected": "c0ea581a7349e4dc0dc31b82f15e881306ca3289fe81b9e5c0ea75a6cb28f5d8",
-        "transfer_style": "be9a3596882a8de84c46f56ad92cf6410176ff4db1a33b6b26e3d31dec3d0ba1",
+        "transfer_large": "7b672952327cf474f17004e65ed34db95477b31c038e6edd45d07e94915caf5e",
+        "transfer_preserve_color": "49880c0ff41aca2d2082aea2bfa8f2c1509b7dee3cf9d9f9a0e69f3edc859237",
+        "transfer_reference": "1c519d350eea64ba20721b7aebe9b10e4a364ae7b9089e4bd1dcaedfb3141062",
+        "transfer_reference_detected": "1c519d350eea64ba20721b7aebe9b10e4a364ae7b9089e4bd1dcaedfb3141062",
+        "transfer_style": "509d1e89c48bc2b12c3c5ece19dbba37bca740bd97cc7d4c696429934c515c76",
     },
 }
 
@@ -120,5 +120,5 @@ def test_digest_tells_images_apart():
 if __name__ == "__main__":
     import pprint
 
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "checkpoints" / "ganstyle-styles-64")
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "checkpoints" / "ganstyle-styles-256")
     pprint.pprint({folder.name: compute(folder)}, width=120)

@@ -2,7 +2,7 @@
 and content preservation, per style, written as JSON.
 
     >>> from ganstyle.evaluation.evaluate import evaluate, format_report
-    >>> result = evaluate("checkpoints/ganstyle-styles-64", "data/styles", task="all", samples=100,
+    >>> result = evaluate("checkpoints/ganstyle-styles-256", "data/styles", task="all", samples=100,
     ...                   out="evaluation.json")
     >>> print(format_report(result))
 

@@ -1,7 +1,7 @@
 """`StylePipeline`: the one inference API over an exported ganstyle model.
 
     >>> from ganstyle import StylePipeline
-    >>> pipe = StylePipeline.from_pretrained("checkpoints/ganstyle-styles-64")
+    >>> pipe = StylePipeline.from_pretrained("checkpoints/ganstyle-styles-256")
     >>> pipe.styles
     ['cezanne', 'monet', 'photo', 'ukiyoe', 'vangogh']
     >>> images = pipe.generate("monet", n=4, seed=0, truncation=0.7)

@@ -30,7 +30,7 @@ ALLOW_PATTERNS = ["*.json", "*.safetensors", "README.md", "*.png"]
 # The default model: a Hub repo id, tried first by the app, the CLI and the notebook.
 DEFAULT_MODEL = "ganstyle/ganstyle-styles"
 # The copy of the default model shipped in this repository, used when the Hub cannot give it.
-SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "checkpoints" / "ganstyle-styles-64"
+SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "checkpoints" / "ganstyle-styles-256"
 
 
 def default_model() -> str:

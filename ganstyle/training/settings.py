@@ -39,7 +39,7 @@ class TrainSettings:
     seed: Optional[int] = setting(None, "seed of the run (a CPU run is reproducible bit for bit); random when omitted")
     resume: bool = setting(False, "continue from the latest checkpoint in --out")
     init_from: Optional[str] = setting(None, "fine-tune: start from an export folder (e.g. "
-                                             "checkpoints/ganstyle-styles-64)")
+                                             "checkpoints/ganstyle-styles-256)")
     checkpoint_every: int = setting(500, "steps between checkpoints (and export folder rewrites)")
     sample_every: int = setting(500, "steps between sample grids")
     log_every: int = setting(10, "steps between log rows")

@@ -11,11 +11,10 @@ import warnings
 import zlib
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .imageio import IMAGE_EXTENSIONS, ImageError, from_uint8, open_image, resize_crop
+from .imageio import IMAGE_EXTENSIONS, ImageError, from_uint8, open_image, pil_to_uint8, resize_crop
 
 
 SPLITS = ("all", "train", "val")
@@ -76,7 +75,7 @@ class ImageBank:
             except ImageError as err:
                 skipped.append(str(err))
                 continue
-            images.append(torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1))
+            images.append(pil_to_uint8(image))
             labels.append(label)
         if skipped:
             warnings.warn(f"skipped {len(skipped)} unreadable image(s): {', '.join(skipped)}", stacklevel=2)

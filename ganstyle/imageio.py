@@ -214,9 +214,14 @@ def from_uint8(pixels: torch.Tensor) -> torch.Tensor:
     return pixels.float() / 127.5 - 1
 
 
+def pil_to_uint8(image: Image.Image) -> torch.Tensor:
+    """RGB PIL image -> uint8 tensor (3, H, W), the form image banks keep in memory."""
+    return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
 def pil_to_tensor(image: Image.Image) -> torch.Tensor:
     """RGB PIL image -> float tensor (3, H, W) in [-1, 1]."""
-    return from_uint8(torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1))
+    return from_uint8(pil_to_uint8(image))
 
 
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:

@@ -95,11 +95,11 @@ def render_pairs(data, out, seed: int = 0, threads: int = 2) -> Path:
             index, t = rng.randrange(len(rows)), rng.random()  # drawn for every pair: resume-stable
             if (str(photo), style) not in done:
                 jobs.append((photo, style, index, t))
+    means = {style: rows.mean(0) for style, (rows, _) in vectors.items()}
     with open(manifest, "a") as log:
         for photo, style, index, t in tqdm(jobs, desc="pairs", unit="pair"):
             rows, names = vectors[style]
-            mean = rows.mean(0)
-            vector = mean + t * (rows[index] - mean)
+            vector = means[style] + t * (rows[index] - means[style])
             target = out / style / f"{photo.stem}.jpg"
             target.parent.mkdir(exist_ok=True)
             square = open_image(photo).resize((PAIR_SIZE, PAIR_SIZE), Image.LANCZOS)  # the teacher's full size

@@ -26,7 +26,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..data import DataError
-from ..imageio import from_uint8, open_image
+from ..imageio import from_uint8, open_image, pil_to_uint8
 from ..nets.backbones import Lite0Trunk
 from ..nets.painter import Painter, PainterConfig
 from ..nets.projected import FeatureProjector, ProjectedDiscriminator, ProjectedDiscriminatorConfig
@@ -36,12 +36,11 @@ from .grid import image_grid
 from .losses import d_logistic_loss, g_nonsaturating_loss
 from .task import Task, set_requires_grad, update_ema
 
+PAINTING_SIZE = 256
+"""Side the real paintings are kept at (the data's native size): discriminator crops and the
+style encoder's references come from them."""
 FEATURE_TAPS = (1, 3, 7)
 """EfficientNet-Lite0 blocks of the feature loss (strides 2, 4 and 8: strokes to shapes)."""
-
-
-def _uint8(image: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy()).permute(2, 0, 1)
 
 
 class PairBank:
@@ -63,10 +62,10 @@ class PairBank:
         for row in rows:
             photo_index.setdefault(row["photo"], len(photo_index))
         for path in tqdm(photo_index, desc="loading pair photos", disable=not show_progress):
-            photos.append(_uint8(open_image(path).resize((PAIR_SIZE, PAIR_SIZE), Image.LANCZOS)))
+            photos.append(pil_to_uint8(open_image(path).resize((PAIR_SIZE, PAIR_SIZE), Image.LANCZOS)))
         self.photos = torch.stack(photos)
         self.photo_of = torch.tensor([photo_index[r["photo"]] for r in rows])
-        self.targets = torch.stack([_uint8(open_image(r["target"]))
+        self.targets = torch.stack([pil_to_uint8(open_image(r["target"]))
                                     for r in tqdm(rows, desc="loading pair targets", disable=not show_progress)])
         self.vectors = torch.tensor([r["vector"] for r in rows], dtype=torch.float32)
         self.labels = torch.tensor([styles.index(r["style"]) for r in rows])
@@ -78,7 +77,7 @@ class PairBank:
                 continue
             for name, vector in zip(stored[f"{style}__files"], stored[style]):
                 image = inner_crop(open_image(Path(data) / style / str(name)), FRAME_MARGIN)
-                paintings.append(_uint8(image.resize((256, 256), Image.LANCZOS)))
+                paintings.append(pil_to_uint8(image.resize((PAINTING_SIZE, PAINTING_SIZE), Image.LANCZOS)))
                 vectors.append(torch.from_numpy(vector))
                 labels.append(label)
         self.paintings = torch.stack(paintings)
@@ -102,17 +101,17 @@ class PairBank:
                 self.labels[index])
 
     def sample_paintings(self, labels: torch.Tensor, crop: int):
-        """A random crop (`crop` px of the 256 px painting) of a random painting of each label."""
+        """A random crop (`crop` px of the `PAINTING_SIZE` painting) of a random painting of each label."""
         out = []
         for label in labels.tolist():
             choices = torch.nonzero(self.painting_labels == label).flatten()
             i = choices[torch.randint(len(choices), ())]
-            t, l = torch.randint(256 - crop + 1, (2,)).tolist()
+            t, l = torch.randint(PAINTING_SIZE - crop + 1, (2,)).tolist()
             out.append(self.paintings[i, :, t:t + crop, l:l + crop])
         return from_uint8(torch.stack(out))
 
     def sample_references(self, n: int):
-        """n random whole paintings (256 px, flipped at random) and their Magenta vectors."""
+        """n random whole paintings (`PAINTING_SIZE`, flipped at random) and their Magenta vectors."""
         index = torch.randint(len(self.painting_labels), (n,))
         images = from_uint8(self.paintings[index])
         mirrored = torch.rand(n) < 0.5
@@ -178,9 +177,9 @@ class PainterTask(Task):
         return self.D(self.projector(self._aug(images)), labels)
 
     def _real_scale(self) -> int:
-        """Crop side of a 256 px painting that covers what a training crop covers of a photo
+        """Crop side of a `PAINTING_SIZE` painting that covers what a training crop covers of a photo
         upscaled to the teacher's size."""
-        return round(self.crop * 256 / PAIR_SIZE)
+        return round(self.crop * PAINTING_SIZE / PAIR_SIZE)
 
     def train_step(self, step: int) -> dict:
         n = self.settings.batch_size

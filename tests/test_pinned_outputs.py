@@ -23,7 +23,7 @@ PINNED = {
         "interpolate": "714929b1cc3a67399c3826bbc5dcd423ad505aea4b568a1b40de9fc48b94eec0",
         "interpolate_transfer": "9338790c5cd47b1f1630e7ba8fa73628d92a5c8c110d4539ea8d16558dca8be9",
         "mix": "8750e81b3f78785f7518f1fe8f775af6d0e9568f72e39b0bc0aaf5663a9ef5c5",
-        "transfer_large": "7b672952327cf474f17004e65ed34db95477b31c038e6edd45d07e94915caf5e",
+        "transfer_large": "95f07f86487741a2f309673844889114cf18b681b4e1aeac201fcd94acf50df5",
         "transfer_preserve_color": "49880c0ff41aca2d2082aea2bfa8f2c1509b7dee3cf9d9f9a0e69f3edc859237",
         "transfer_reference": "1c519d350eea64ba20721b7aebe9b10e4a364ae7b9089e4bd1dcaedfb3141062",
         "transfer_reference_detected": "1c519d350eea64ba20721b7aebe9b10e4a364ae7b9089e4bd1dcaedfb3141062",

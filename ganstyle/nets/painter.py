@@ -125,13 +125,33 @@ class Upsample(nn.Module):
         y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, conv.bias.repeat(4))
         b, _, h, w = x.shape
         c = conv.out_channels
-        out = torch.empty(b, c, 2 * h, 2 * w, dtype=y.dtype, device=y.device)
+        out = torch.empty(b, c, 2 * h, 2 * w, dtype=y.dtype, device=y.device, memory_format=_memory_format(y))
         grid = out.view(b, c, h, 2, w, 2)
         for phase in range(4):
             py, px = divmod(phase, 2)
             grid[:, :, :, py, :, px] = y[:, phase * c:(phase + 1) * c, py:py + h, px:px + w]
         out = self.block.norm(out, style)
         return F.relu_(out) if self.block.act else out
+
+
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    """The layout of a 4-d tensor, for allocating an output in the same one."""
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    return torch.channels_last if channels_last else torch.contiguous_format
+
+
+def reflect_pad_1(x: torch.Tensor) -> torch.Tensor:
+    """`F.pad(x, (1, 1, 1, 1), mode="reflect")` by copies, the same values in x's layout: on
+    the CPU, torch's reflection-pad kernel takes 7 ms on a channels-last 16 x 512 x 512 map,
+    these copies 1.3 ms."""
+    b, c, h, w = x.shape
+    out = torch.empty(b, c, h + 2, w + 2, dtype=x.dtype, device=x.device, memory_format=_memory_format(x))
+    out[:, :, 1:-1, 1:-1] = x
+    out[:, :, 0, 1:-1] = x[:, :, 1]
+    out[:, :, -1, 1:-1] = x[:, :, -2]
+    out[:, :, :, 0] = out[:, :, :, 2]
+    out[:, :, :, -1] = out[:, :, :, -3]
+    return out
 
 
 class PaintingNetwork(nn.Module):
@@ -147,9 +167,15 @@ class PaintingNetwork(nn.Module):
         self.to_rgb = nn.Conv2d(config.full_channels, 3, 3)
 
     def forward(self, x, style):
-        for layer in [*self.down, *self.blocks, *self.up]:
+        x = self.down[0](x, style)
+        if not torch.is_grad_enabled():
+            # Inference runs channels-last after the first layer: the CPU kernels of the thin
+            # full-resolution layers (phase and output convolutions, batch norm) are 2-6x
+            # faster in that layout; the 3-channel input layer is faster as it comes.
+            x = x.contiguous(memory_format=torch.channels_last)
+        for layer in [*self.down[1:], *self.blocks, *self.up]:
             x = layer(x, style)
-        return torch.tanh(self.to_rgb(F.pad(x, (1, 1, 1, 1), mode="reflect")))
+        return torch.tanh(self.to_rgb(reflect_pad_1(x))).contiguous()
 
 
 class VectorEncoder(nn.Module):

@@ -377,7 +377,7 @@ def test_train_model_flag_is_a_deprecated_alias_of_components():
 
 
 def test_train_settings_refuse_values_outside_their_choices():
-    with pytest.raises(ValueError, match="--components must be one of generator, translator, both, painter, got 'gan'"):
+    with pytest.raises(ValueError, match="--components must be one of generator, translator, both, painter, encoder, got 'gan'"):
         TrainSettings(data="d", out="o", components="gan")
     with pytest.raises(ValueError, match="--generator-discriminator must be one of multitask, projected"):
         TrainSettings(data="d", out="o", generator_discriminator="pixel")

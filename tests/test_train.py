@@ -82,7 +82,7 @@ def assert_export_is_checkpoint_ema(run_dir, components):
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"components": "gan"}, "--components must be one of generator, translator, both, painter, got 'gan'"),
+    ({"components": "gan"}, "--components must be one of generator, translator, both, painter, encoder, got 'gan'"),
     ({"steps": 0}, "--steps must be >= 1, got 0"),
     ({"batch_size": 0}, "--batch-size must be >= 1"),
     ({"log_every": -1}, "--log-every must be >= 1"),

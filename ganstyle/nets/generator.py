@@ -7,14 +7,15 @@ another) and interpolation in w all come for free at inference.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import List
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .family import Generator
-from .inversion import DEFAULT_STEPS, project
+from .inversion import DEFAULT_STEPS, LatentEncoder, project
 from .layers import EqualLinear, StyledConv, ToRGB
 
 
@@ -33,12 +34,20 @@ class GeneratorConfig:
     mapping_layers: int = 4
     channel_base: int = 2048
     max_channels: int = 256
+    encoder_channels: List[int] = field(default_factory=list)
+    """Widths of the inversion encoder's stride-2 stages, one per halving from `resolution`
+    down to 4 px (e.g. [32, 64, 128, 256] at 64 px); empty: no encoder (inversion starts from
+    the style's latents alone)."""
 
     def __post_init__(self):
         if self.resolution < 8 or self.resolution & (self.resolution - 1):
             raise ValueError(f"resolution must be a power of two >= 8, got {self.resolution}")
         if self.num_styles < 1:
             raise ValueError(f"num_styles must be >= 1, got {self.num_styles}")
+        stages = int(math.log2(self.resolution)) - 2
+        if self.encoder_channels and len(self.encoder_channels) != stages:
+            raise ValueError(f"encoder_channels needs one width per halving from {self.resolution} to 4 px "
+                             f"({stages}), got {self.encoder_channels}")
 
     def channels(self, res: int) -> int:
         return min(self.max_channels, self.channel_base // res)
@@ -105,6 +114,8 @@ class StyleGenerator(Generator):
             self.register_buffer(f"noise_const_{i}", torch.randn(1, 1, size, size, generator=noise_gen))
         # Running mean of w per style: the centre that truncation pulls toward.
         self.register_buffer("w_avg", torch.zeros(config.num_styles, config.w_dim))
+        self.encoder = (LatentEncoder(config.encoder_channels, self.num_ws, config.w_dim)
+                        if config.encoder_channels else None)
 
     def truncate(self, w, labels, truncation: float):
         """Pull w toward its style's mean w: 1.0 leaves it, 0.0 gives the style's average image."""
@@ -119,6 +130,13 @@ class StyleGenerator(Generator):
         for label in labels.unique():
             mean = w[labels == label].float().mean(dim=0)
             self.w_avg[label].lerp_(mean, 1 - beta)
+
+    def encode(self, images, labels):
+        """The inversion encoder's w+ latents (B, num_ws, w_dim) of images (B, 3, R, R) of
+        the given styles: each style's mean w plus the encoder's offset. Needs an encoder."""
+        if self.encoder is None:
+            raise ValueError("this generator has no inversion encoder (config encoder_channels is empty)")
+        return self.w_avg[labels].unsqueeze(1) + self.encoder(images)
 
     def broadcast(self, w):
         """One w per synthesis layer: (B, w_dim) -> (B, num_ws, w_dim)."""

@@ -133,15 +133,15 @@ def _check_resumable(info: dict, settings: TrainSettings, styles: list, path) ->
 def _init_from_export(folder, tasks, resolution: int) -> list:
     """Fine-tuning: start each task's generating network and its EMA copy from an export
     folder. Tensors whose name and shape match are copied; the rest (per-style heads when
-    the number of styles differs) keep their fresh initialization and are returned. The
-    discriminator starts fresh: exports do not carry it."""
+    the number of styles differs, a network part the export lacks) keep their fresh
+    initialization and are returned. The discriminator starts fresh: exports do not carry it."""
     index, exported = load_export(folder)
-    if index["resolution"] != resolution:
-        raise CheckpointError(f"--init-from {folder} is a {index['resolution']} px model; train it at "
-                              f"--resolution {index['resolution']}")
     fresh = []
     for task in tasks:
         component = getattr(task, "component", task.name)
+        own = index.get("resolutions", {}).get(component, index["resolution"])
+        if component in exported and own != resolution:
+            raise CheckpointError(f"--init-from {folder} has a {own} px {component}; train it at --resolution {own}")
         if component not in exported or type(exported[component]) is not type(task.generating_modules()[0]):
             raise CheckpointError(f"--init-from {folder} has no {task.name} to start from")
         source = exported[component].state_dict()
@@ -199,7 +199,7 @@ def train(settings: TrainSettings) -> Path:
     elif settings.init_from:
         fresh = _init_from_export(settings.init_from, tasks, settings.resolution)
         accelerator.print(f"initialized from {settings.init_from}"
-                          + (f"; {len(fresh)} per-style tensors start fresh" if fresh else ""))
+                          + (f"; {len(fresh)} tensors start fresh" if fresh else ""))
     if start >= settings.steps:
         accelerator.print(f"already at step {start} >= --steps {settings.steps}; nothing to train")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-COMPONENT_CHOICES = ("generator", "translator", "both", "painter")
+COMPONENT_CHOICES = ("generator", "translator", "both", "painter", "encoder")
 GENERATOR_DISCRIMINATORS = ("multitask", "projected")
 
 
@@ -28,7 +28,9 @@ class TrainSettings:
     out: str = setting(help="run folder (checkpoints, export, samples, logs)")
     components: str = setting("both", "what to train: the generator (random generation), the translator (style "
                                       "transfer, needs at least 2 styles), both, or the painter (style transfer "
-                                      "distilled from Magenta's pairs, see --pairs)", COMPONENT_CHOICES)
+                                      "distilled from Magenta's pairs, see --pairs), or the encoder that starts "
+                                      "GAN inversion (for the generator of --init-from, which stays frozen)",
+                                      COMPONENT_CHOICES)
     resolution: int = setting(64, "training resolution in pixels (a power of 2)")
     split: str = setting("all", "train on all images, or only the 'train' (or 'val') side of the fixed validation "
                                 "rule", ("all", "train", "val"))
@@ -80,6 +82,7 @@ class TrainSettings:
     lambda_adv: float = setting(0.1, "painter: weight of the adversarial loss against real paintings (0: no "
                                      "discriminator)")
     lambda_encoder: float = setting(0.1, "painter: weight of the style encoder's regression of Magenta's vectors")
+    lr_encoder: float = setting(2e-4, "encoder: Adam learning rate of the inversion encoder")
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -91,7 +94,7 @@ class TrainSettings:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if Path(self.out).exists() and not Path(self.out).is_dir():
             raise ValueError(f"--out {self.out} is a file; give a folder for the run")
-        if self.batch_size < 2 and self.components != "generator":
+        if self.batch_size < 2 and self.components not in ("generator", "encoder"):
             raise ValueError("--batch-size must be >= 2 for the translator (latent- and reference-guided halves)")
 
     @property

@@ -32,7 +32,7 @@ def test_an_untrained_encoder_proposes_the_style_mean_and_round_trips(tmp_path):
     images = torch.rand(3, 3, 16, 16) * 2 - 1
     labels = torch.tensor([0, 1, 1])
     assert torch.equal(g.encode(images, labels), g.broadcast(g.w_avg[labels]))  # zero head: the mean w
-    torch.nn.init.normal_(g.encoder.head.weight, std=0.01)
+    torch.nn.init.normal_(g.encoder.head[-1].weight, std=0.01)
     save_export(tmp_path / "m", ["a", "b"], 16, {"generator": g})
     _, modules = load_export(tmp_path / "m")
     assert torch.equal(modules["generator"].encode(images, labels), g.encode(images, labels))
@@ -54,7 +54,7 @@ def test_the_search_starts_at_the_encoder_s_latent_when_it_is_closest():
         g.w_avg.copy_(g.mapping(torch.randn(2, 16), torch.tensor([0, 1])))
         truth = g.broadcast(g.mapping(torch.randn(1, 16), labels)) + 0.3 * torch.randn(1, g.num_ws, 32)
         target = g.synthesis(truth)
-        g.encoder.head.bias.copy_((truth - g.w_avg[labels].unsqueeze(1)).flatten())
+        g.encoder.head[-1].bias.copy_((truth - g.w_avg[labels].unsqueeze(1)).flatten())
         start = _start(g, target, labels)
     assert torch.allclose(start, truth, atol=1e-6)
     assert float(image_distance(g.synthesis(start), target).detach()) < 1e-10
@@ -72,7 +72,7 @@ def test_training_the_encoder_keeps_the_generator_and_exports_it_with_the_encode
     G = after["generator"]
     assert G.config.encoder_channels == [32, 64]
     assert all(torch.equal(v, G.state_dict()[k]) for k, v in before["generator"].state_dict().items())
-    assert float(G.encoder.head.weight.detach().abs().sum()) > 0  # the encoder learned something
+    assert float(G.encoder.head[-1].weight.detach().abs().sum()) > 0  # the encoder learned something
     pipe = StylePipeline.from_pretrained(export)
     same = StylePipeline.from_pretrained(source).generate("circles", seed=1)[0]
     assert np.array_equal(np.asarray(pipe.generate("circles", seed=1)[0]), np.asarray(same))  # generation unchanged

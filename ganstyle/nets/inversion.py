@@ -72,19 +72,21 @@ PATIENCE, MIN_IMPROVEMENT = 20, 0.01
 class LatentEncoder(nn.Module):
     """An image (B, 3, R, R) -> the offset of its w+ latent from its style's mean w
     (B, num_ws, w_dim): stride-2 stages (each a strided and a plain 3x3 convolution) down to
-    4 px, then a linear head that starts at zero, so an untrained encoder proposes the
-    style's mean w. Trained with the generator frozen (training/encoder_task.py)."""
+    4 px, then a head through a `code_dim` bottleneck (a full linear map from the 4 x 4 maps
+    to every w would weigh ~40 MB at 64 px; the w of the layers are strongly correlated)
+    whose last layer starts at zero, so an untrained encoder proposes the style's mean w.
+    Trained with the generator frozen (training/encoder_task.py)."""
 
-    def __init__(self, channels: list, num_ws: int, w_dim: int):
+    def __init__(self, channels: list, num_ws: int, w_dim: int, code_dim: int = 256):
         super().__init__()
         layers, ch = [], 3
         for out in channels:
             layers += [nn.Conv2d(ch, out, 3, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(out, out, 3, 1, 1), nn.LeakyReLU(0.2)]
             ch = out
         self.trunk = nn.Sequential(*layers)
-        self.head = nn.Linear(ch * 4 * 4, num_ws * w_dim)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        self.head = nn.Sequential(nn.Linear(ch * 4 * 4, code_dim), nn.LeakyReLU(0.2), nn.Linear(code_dim, num_ws * w_dim))
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
         self.shape = (num_ws, w_dim)
 
     def forward(self, images):

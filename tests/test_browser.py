@@ -159,10 +159,11 @@ def test_one_action_per_tab(server, browser, shots):
 
     # About: model and styles in plain words; training and metrics in the folded model card.
     open_tab(browser, "About")
-    about = wait_for(lambda: browser.find_element(By.ID, "about").text, "the About text")
+    about = wait_for(lambda: "".join(e.text for e in browser.find_elements(By.ID, "about")), "the About text")
     assert "circle, square, triangle" in about and "Metrics" not in about
     browser.find_element(By.CSS_SELECTOR, "#model-card-accordion button").click()
-    card = wait_for(lambda: browser.find_element(By.ID, "model-card").text, "the model card")
+    # The accordion renders its content a moment after the click: look it up until it is there.
+    card = wait_for(lambda: "".join(e.text for e in browser.find_elements(By.ID, "model-card")), "the model card")
     assert "Metrics" in card and "Training" in card
     screenshot(browser, shots, "4-about.png")
 

@@ -84,7 +84,8 @@ class LatentEncoder(nn.Module):
             layers += [nn.Conv2d(ch, out, 3, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(out, out, 3, 1, 1), nn.LeakyReLU(0.2)]
             ch = out
         self.trunk = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Linear(ch * 4 * 4, code_dim), nn.LeakyReLU(0.2), nn.Linear(code_dim, num_ws * w_dim))
+        self.head = nn.Sequential(nn.Linear(ch * 4 * 4, code_dim), nn.LeakyReLU(0.2),
+                                  nn.Linear(code_dim, num_ws * w_dim))
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
         self.shape = (num_ws, w_dim)
@@ -114,11 +115,11 @@ def project(generator, target: torch.Tensor, labels: torch.Tensor, steps: int = 
 
     Starts at the closest of the encoder's latent, the style's mean w and a few of its
     latents (`_start`), with the stored noise maps; optimizes one w per synthesis layer (w+,
-    Image2StyleGAN: it reaches a given distance in about half the steps of a single w) and the noise maps with
-    Adam, the rate warmed up over WARMUP_STEPS; stops after `steps` steps or earlier when
-    the distance has stopped falling (PATIENCE, MIN_IMPROVEMENT), and returns the best
-    latents seen. `callback(step, steps, distance)` is called after every step (distance:
-    the batch's mean image distance at that step)."""
+    Image2StyleGAN: it reaches a given distance in about half the steps of a single w) and
+    the noise maps with Adam, the rate warmed up over WARMUP_STEPS; stops after `steps`
+    steps or earlier when the distance has stopped falling (PATIENCE, MIN_IMPROVEMENT), and
+    returns the best latents seen. `callback(step, steps, distance)` is called after every
+    step (distance: the batch's mean image distance at that step)."""
     # Callers may be in inference mode (the pipeline is); the search needs autograd. Gradients
     # are taken for w and the noise alone, so the generator's weights are neither
     # differentiated nor touched.

@@ -74,7 +74,7 @@ class InversionEncoderTask(Task):
             self.w_var = float(self.G.mapping(z.to(self.device), labels).var())
         gen = torch.Generator().manual_seed(1234)
         picks = torch.randint(len(bank), (8,), generator=gen)
-        self.sample_images = torch.stack([bank.images[i] for i in picks.tolist()])
+        self.sample_images = bank.images[picks]
         self.sample_labels = bank.labels[picks]
 
     def modules(self):

@@ -338,11 +338,30 @@ def test_init_from_with_other_styles_keeps_shared_weights_and_reinitializes_styl
     assert torch.equal(task.G_ema.const, exported["generator"].const)
 
 
-def test_init_from_refuses_another_resolution(both_run, train_data, tmp_path):
+def test_init_from_a_coarser_generator_grows_it(both_run, train_data, tmp_path):
+    """A 16 px export starts a 32 px generator: every layer up to 16 px is copied, the 32 px
+    layers and their noise map start fresh (progressive growing)."""
     _, export, _ = both_run
     settings = settings_for(train_data, tmp_path / "ft", resolution=32, components="generator", init_from=str(export))
     task = train_module.TASKS["generator"](settings, *_accelerator_and_bank(settings))
-    with pytest.raises(CheckpointError, match="--resolution 16"):
+    fresh = train_module._init_from_export(export, [task], settings.resolution)
+    _, exported = load_export(export)
+    source = exported["generator"].state_dict()
+    grown = task.G_ema.state_dict()
+    assert fresh and all(k.startswith(("generator.convs.", "generator.to_rgbs.", "generator.noise_const_"))
+                         for k in fresh)
+    assert set(grown) - set(source) == {k.removeprefix("generator.") for k in fresh}
+    assert_same_tensors({k: grown[k] for k in source}, source)
+
+
+@pytest.mark.parametrize("components, resolution", [("generator", 8), ("translator", 32)])
+def test_init_from_refuses_another_resolution(both_run, train_data, tmp_path, components, resolution):
+    """A generator cannot shrink and a translator cannot grow: the message names the export's size."""
+    _, export, _ = both_run
+    settings = settings_for(train_data, tmp_path / "ft", resolution=resolution, components=components,
+                            init_from=str(export))
+    task = train_module.TASKS[components](settings, *_accelerator_and_bank(settings))
+    with pytest.raises(CheckpointError, match=f"has a 16 px {components}; train it at --resolution 16"):
         train_module._init_from_export(export, [task], settings.resolution)
 
 

@@ -19,6 +19,7 @@ class GeneratorTask(Task):
     discriminator on frozen EfficientNet-Lite0 features (no R1, as in Projected GAN)."""
 
     name = "generator"
+    grows = True  # the layers up to a coarser export's resolution keep their names and shapes
 
     def __init__(self, settings, accelerator, bank):
         super().__init__(settings, accelerator, bank)

@@ -133,15 +133,18 @@ def _check_resumable(info: dict, settings: TrainSettings, styles: list, path) ->
 def _init_from_export(folder, tasks, resolution: int) -> list:
     """Fine-tuning: start each task's generating network and its EMA copy from an export
     folder. Tensors whose name and shape match are copied; the rest (per-style heads when
-    the number of styles differs, a network part the export lacks) keep their fresh
-    initialization and are returned. The discriminator starts fresh: exports do not carry it."""
+    the number of styles differs, a network part the export lacks, the finer layers when a
+    task that `grows` starts from a coarser export) keep their fresh initialization and are
+    returned. The discriminator starts fresh: exports do not carry it."""
     index, exported = load_export(folder)
     fresh = []
     for task in tasks:
         component = getattr(task, "component", task.name)
         own = index.get("resolutions", {}).get(component, index["resolution"])
-        if component in exported and own != resolution:
-            raise CheckpointError(f"--init-from {folder} has a {own} px {component}; train it at --resolution {own}")
+        if component in exported and own != resolution and not (task.grows and own < resolution):
+            grow = " (or higher, to grow it)" if task.grows else ""
+            raise CheckpointError(f"--init-from {folder} has a {own} px {component}; train it at --resolution "
+                                  f"{own}{grow}")
         if component not in exported or type(exported[component]) is not type(task.generating_modules()[0]):
             raise CheckpointError(f"--init-from {folder} has no {task.name} to start from")
         source = exported[component].state_dict()

@@ -48,6 +48,9 @@ class Task:
     """Shared plumbing: EMA, optimizer steps with gradient accumulation, R1 schedule."""
 
     name = ""
+    grows = False
+    """Whether --init-from may start this task from an export of a lower resolution (the
+    coarse layers copied, the finer ones fresh: progressive growing)."""
 
     def __init__(self, settings, accelerator, bank):
         self.settings = settings

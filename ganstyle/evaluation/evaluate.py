@@ -60,7 +60,7 @@ from ..nets.backbones import EfficientNetLite0Features, InceptionFeatures
 from ..nets.magenta import Magenta
 from ..training.distill import FRAME_MARGIN, inner_crop
 from ..version import __version__
-from .feature_cache import FeatureCache, default_cache_dir
+from .feature_cache import MAGENTA_VECTOR_ID, FeatureCache, default_cache_dir
 from .metrics import (
     BORDER_BAND,
     border_ratio,
@@ -83,8 +83,6 @@ MIN_SAMPLES = 4
 HEADLINE_SIZE = 256
 """The default evaluation resolution: the size people look at (the shipped model draws at 64 px,
 so a 64 px yardstick flatters it)."""
-MAGENTA_VECTOR_ID = f"magenta-style-vector-frame{FRAME_MARGIN}"
-"""Feature-cache name of the Magenta style vectors of frame-cut paintings."""
 
 
 def _pil_to_uint8(images):

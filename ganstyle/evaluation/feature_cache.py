@@ -6,6 +6,11 @@ from pathlib import Path
 import torch
 
 from ..files import atomic_path
+from ..training.distill import FRAME_MARGIN
+
+MAGENTA_VECTOR_ID = f"magenta-style-vector-frame{FRAME_MARGIN}"
+"""Cache name of the Magenta style vectors of frame-cut paintings (the evaluation's
+magenta_mean baseline and the comparison sheets average them)."""
 
 
 def default_cache_dir() -> Path:

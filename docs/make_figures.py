@@ -79,8 +79,10 @@ def main():
         print("\n".join(str(path) for path in written))
         return
 
+    # generated images at their own resolution (at least 96 px, so a 64 px model's stay readable)
+    cell = max(96, pipe.generator_resolution)
     rows = [pipe.generate(style, n=8, seed=0, truncation=0.7) for style in pipe.styles]
-    save_small(grid(rows, 96, pipe.styles), out / "generation.png")
+    save_small(grid(rows, cell, pipe.styles), out / "generation.png")
 
     targets = [s for s in pipe.styles if s != args.source_style]
     photos = find_style_folders(args.data, "val")[args.source_style][:5]
@@ -101,12 +103,12 @@ def main():
     rows = [pipe.interpolate(a, b, steps=8, seed=3, truncation=0.7)
             for a, b in zip(pipe.styles, pipe.styles[1:] + pipe.styles[:1])]
     labels = [f"{a} > {b}" for a, b in zip(pipe.styles, pipe.styles[1:] + pipe.styles[:1])]
-    save_small(grid(rows, 96, labels, label_width=130), out / "interpolation.png")
+    save_small(grid(rows, cell, labels, label_width=130), out / "interpolation.png")
 
     coarse = [(s, 1) for s in pipe.styles]
     fine = [(s, 2) for s in pipe.styles]
     rows = [[pipe.mix(c, f) for f in fine] for c in coarse]
-    save_small(grid(rows, 96, [f"coarse {c[0]}" for c in coarse], label_width=110), out / "mixing.png")
+    save_small(grid(rows, cell, [f"coarse {c[0]}" for c in coarse], label_width=110), out / "mixing.png")
     print(f"figures written to {out}/")
 
 

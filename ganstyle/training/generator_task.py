@@ -76,13 +76,18 @@ class GeneratorTask(Task):
         return G.synthesis(ws, noise_mode="random")
 
     def _labels(self):
-        """Styles of a batch, drawn as often as the data has them, arranged so that each
-        minibatch-stddev group of the discriminator is one style. With mixed groups the
-        spread between styles hides a generator that draws one picture per style; with
-        one style per group, the discriminator sees that collapse."""
+        """Styles of a batch, drawn as often as the data has them (or uniformly, with
+        `style_sampling` "uniform"), arranged so that each minibatch-stddev group of the
+        discriminator is one style. With mixed groups the spread between styles hides a
+        generator that draws one picture per style; with one style per group, the
+        discriminator sees that collapse."""
         n = self.settings.batch_size
-        group = stddev_group_size(n)
-        return self.bank.labels[torch.randint(len(self.bank), (n // group,))].repeat(group)
+        groups = n // stddev_group_size(n)
+        if self.settings.style_sampling == "uniform":
+            drawn = torch.randint(len(self.bank.styles), (groups,))
+        else:
+            drawn = self.bank.labels[torch.randint(len(self.bank), (groups,))]
+        return drawn.repeat(n // groups)
 
     def _judge(self, images, labels):
         """Discriminator logits of augmented images for their styles."""

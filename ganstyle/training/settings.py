@@ -59,6 +59,9 @@ class TrainSettings:
     generator_r1_gamma: float = setting(0.1, "R1 weight of the generator's pixel discriminator")
     translator_r1_gamma: float = setting(1.0, "R1 weight of the translator's discriminator")
     r1_interval: int = setting(4, "steps between the lazy R1 updates of the generator's pixel discriminator")
+    style_sampling: str = setting("data", "generator: how often each style is drawn for a batch: as often as the data "
+                                          "has it, or every style equally often (so a style with few images is "
+                                          "learned as well as the large ones)", ("data", "uniform"))
     mixing_prob: float = setting(0.9, "share of generator steps with style-mixing regularization")
     ema_kimg: float = setting(5.0, "half-life of the EMA weights, in thousands of images")
     lambda_sty: float = setting(1.0, "translator: weight of the style reconstruction loss")

@@ -191,15 +191,16 @@ def test_losses_match_their_definitions():
     torch.testing.assert_close(r1_penalty(logits, images), torch.tensor(0.25 * 48))
 
 
-def test_generator_batches_put_one_style_in_each_stddev_group():
+@pytest.mark.parametrize("sampling, expected", [("data", [0.3, 0.6, 0.1]), ("uniform", [1 / 3] * 3)])
+def test_generator_batches_put_one_style_in_each_stddev_group(sampling, expected):
     """The generator task arranges labels so that no minibatch-stddev group mixes styles,
-    and still draws styles as often as the data has them."""
+    and draws styles as often as the data has them (or equally often, 'uniform')."""
     from types import SimpleNamespace
 
     from ganstyle.training.generator_task import GeneratorTask
 
     labels = torch.tensor([0] * 30 + [1] * 60 + [2] * 10)
-    task = SimpleNamespace(settings=SimpleNamespace(batch_size=16), bank=_Bank(labels))
+    task = SimpleNamespace(settings=SimpleNamespace(batch_size=16, style_sampling=sampling), bank=_Bank(labels))
     torch.manual_seed(0)
     drawn = []
     for _ in range(200):
@@ -208,12 +209,13 @@ def test_generator_batches_put_one_style_in_each_stddev_group():
         assert (groups == groups[0]).all()
         drawn.append(batch)
     share = torch.bincount(torch.cat(drawn), minlength=3).float() / (200 * 16)
-    torch.testing.assert_close(share, torch.tensor([0.3, 0.6, 0.1]), atol=0.05, rtol=0)
+    torch.testing.assert_close(share, torch.tensor(expected), atol=0.05, rtol=0)
 
 
 class _Bank:
     def __init__(self, labels):
         self.labels = labels
+        self.styles = [f"style{i}" for i in range(int(labels.max()) + 1)]
 
     def __len__(self):
         return len(self.labels)

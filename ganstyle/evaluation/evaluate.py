@@ -58,9 +58,9 @@ from ..files import write_json
 from ..imageio import ImageError, open_image, resize_crop
 from ..nets.backbones import EfficientNetLite0Features, InceptionFeatures
 from ..nets.magenta import Magenta
-from ..training.distill import FRAME_MARGIN, inner_crop
+from ..training.distill import FRAME_MARGIN
 from ..version import __version__
-from .feature_cache import MAGENTA_VECTOR_ID, FeatureCache, default_cache_dir
+from .feature_cache import MAGENTA_VECTOR_ID, FeatureCache, default_cache_dir, magenta_style_vectors
 from .metrics import (
     BORDER_BAND,
     border_ratio,
@@ -170,23 +170,19 @@ class _Evaluator:
         return torch.stack(rows) if rows else torch.zeros(0, getattr(extractor, "dim", 0))
 
     def magenta_vectors(self, magenta: Magenta, paths, desc="paintings"):
-        """Magenta style vectors (N, 100) of paintings, each read at its own size and cut by
-        `FRAME_MARGIN` on every side first (unreadable files are skipped with a warning), cached."""
+        """Magenta style vectors (N, 100) of frame-cut paintings (`magenta_style_vectors`;
+        unreadable files are skipped with a warning), cached."""
         table = self._cached(MAGENTA_VECTOR_ID, None)
-        keys = [FeatureCache.key(p) for p in paths]
-        missing = [(k, p) for k, p in zip(keys, paths) if k not in table and str(p) not in self.skipped]
-        for key, path in tqdm(missing, desc=f"magenta style vectors: {desc}", leave=False, disable=not self.progress):
-            try:
-                painting = open_image(path)
-            except ImageError as err:
-                warnings.warn(f"skipped unreadable image: {err}", stacklevel=2)
-                self.skipped.append(str(path))
-                continue
-            table[key] = torch.from_numpy(magenta.style_vector(inner_crop(painting, FRAME_MARGIN)).reshape(-1))
-        if self.cache and missing:
+
+        def skip(path, error):
+            warnings.warn(f"skipped unreadable image: {error}", stacklevel=3)
+            self.skipped.append(str(path))
+
+        paths = [p for p in paths if str(p) not in self.skipped]
+        vectors, computed = magenta_style_vectors(magenta, paths, table, skip, self.progress, desc)
+        if self.cache and computed:
             self.cache.save(MAGENTA_VECTOR_ID, None, table)
-        rows = [table[k] for k in keys if k in table]
-        return torch.stack(rows) if rows else torch.zeros(0, 100)
+        return torch.stack(vectors) if vectors else torch.zeros(0, 100)
 
     def features(self, extractor, images, desc):
         return extractor(images, progress=self.progress, desc=f"{getattr(extractor, 'name', 'features')}: {desc}")

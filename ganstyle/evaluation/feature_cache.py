@@ -3,10 +3,13 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..files import atomic_path
-from ..training.distill import FRAME_MARGIN
+from ..imageio import ImageError, open_image
+from ..training.distill import FRAME_MARGIN, inner_crop
 
 MAGENTA_VECTOR_ID = f"magenta-style-vector-frame{FRAME_MARGIN}"
 """Cache name of the Magenta style vectors of frame-cut paintings (the evaluation's
@@ -52,3 +55,29 @@ class FeatureCache:
     def save(self, extractor_id: str, resolution, table: dict) -> None:
         with atomic_path(self._file(extractor_id, resolution)) as tmp:
             torch.save(table, tmp)
+
+
+def magenta_style_vectors(magenta, paths, table: dict, on_error, progress: bool = False, desc: str = "paintings"):
+    """Magenta's style vector (a float32 tensor of 100) of each painting in `paths`, each read
+    at its own size and cut by `FRAME_MARGIN` on every side first, as the painter family's
+    distillation does. `table` is the cache file `MAGENTA_VECTOR_ID` (keyed by
+    `FeatureCache.key`): known paintings are read from it and new ones added. A missing or
+    unreadable file is passed with its `ImageError` to `on_error(path, error)` and left out.
+
+    Returns (the vectors in the order of `paths`, how many were computed), so that the caller
+    saves the table only when it grew. The evaluation's Magenta baselines and the comparison
+    sheets share this, so a sheet after an evaluation computes none."""
+    vectors, computed = [], 0
+    for path in tqdm(paths, desc=f"magenta style vectors: {desc}", leave=False, disable=not progress):
+        key = FeatureCache.key(path) if Path(path).is_file() else None
+        if key not in table:
+            try:
+                painting = open_image(path)
+            except ImageError as error:
+                on_error(path, error)
+                continue
+            vector = magenta.style_vector(inner_crop(painting, FRAME_MARGIN))
+            table[key] = torch.from_numpy(np.asarray(vector, dtype=np.float32).reshape(-1))
+            computed += 1
+        vectors.append(table[key])
+    return vectors, computed

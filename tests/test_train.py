@@ -116,6 +116,13 @@ def test_metrics_log_appends_under_the_existing_header(tmp_path):
     with open(tmp_path / "metrics.csv", newline="") as f:
         rows = list(csv.reader(f))
     assert rows == [["step", "a", "b"], ["1", "1.0", "2.0"], ["2", "3.0", "4.0"], ["3", "5.0", "6.0"]]
+    again = MetricsLog(tmp_path)  # resumed with a loss term turned on: the header widens
+    again.log(4, {"a": 7.0, "b": 8.0, "c": 9.0})
+    again.close()
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["step", "a", "b", "c"] and rows[1] == ["1", "1.0", "2.0", ""]
+    assert rows[-1] == ["4", "7.0", "8.0", "9.0"] and len(rows) == 5
 
 
 # ---------------------------------------------------------------- in-process training runs
@@ -199,6 +206,37 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not(generator_r
     assert not torch.equal(exports["a"]["const"], exports["c"]["const"])
     rows_a, rows_b = read_metrics(generator_runs["a"][0].out), read_metrics(generator_runs["b"][0].out)
     assert [r["generator/g_loss"] for r in rows_a] == [r["generator/g_loss"] for r in rows_b]
+
+
+def test_style_mismatch_adds_a_term_to_the_discriminator_only(generator_runs, train_data, tmp_path):
+    """The matching-aware term: logged on its own, outside d_loss; the step's losses up to it
+    are run "a"'s (same seed), the generator's loss after the discriminator's update is not."""
+    settings = settings_for(train_data, tmp_path / "run", components="generator", steps=2, seed=7,
+                            style_mismatch=1.0)
+    run_training(settings)
+    rows, plain = read_metrics(settings.out), read_metrics(generator_runs["a"][0].out)
+    assert all(math.isfinite(float(r["generator/d_mismatch"])) and float(r["generator/d_mismatch"]) > 0
+               for r in rows)
+    assert "generator/d_mismatch" not in plain[0]
+    assert rows[0]["generator/d_loss"] == plain[0]["generator/d_loss"]
+    assert rows[0]["generator/g_loss"] != plain[0]["generator/g_loss"]
+
+
+def test_mismatched_labels_move_every_image_to_another_style_by_one_offset():
+    from types import SimpleNamespace
+
+    from ganstyle.training.generator_task import GeneratorTask
+
+    task = SimpleNamespace(bank=SimpleNamespace(styles=["a", "b", "c", "d", "e"]))
+    labels = torch.tensor([0, 0, 3, 3, 4, 4, 1, 1])
+    torch.manual_seed(0)
+    offsets = set()
+    for _ in range(40):
+        wrong = GeneratorTask._mismatched(task, labels)
+        assert (wrong != labels).all() and ((wrong >= 0) & (wrong < 5)).all()
+        offsets |= set(((wrong - labels) % 5).tolist())
+        assert len(set(((wrong - labels) % 5).tolist())) == 1  # one offset for the whole batch
+    assert offsets == {1, 2, 3, 4}
 
 
 def test_generator_trains_on_a_single_style_but_the_translator_refuses(tmp_path):

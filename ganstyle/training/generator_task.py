@@ -3,6 +3,7 @@
 import copy
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from ..nets.discriminator import DiscriminatorConfig, MultiTaskDiscriminator, stddev_group_size
@@ -16,7 +17,9 @@ from .task import Task, set_requires_grad, update_ema
 class GeneratorTask(Task):
     """Conditional StyleGAN2 training: non-saturating loss, style-mixing regularization, and
     either the multi-task discriminator on pixels with lazy R1 or the projected
-    discriminator on frozen EfficientNet-Lite0 features (no R1, as in Projected GAN)."""
+    discriminator on frozen EfficientNet-Lite0 features (no R1, as in Projected GAN).
+    Both judge each image with its style's head; with `style_mismatch` the heads also learn
+    to reject real images of the other styles (a matching-aware discriminator)."""
 
     name = "generator"
     grows = True  # the layers up to a coarser export's resolution keep their names and shapes
@@ -89,10 +92,20 @@ class GeneratorTask(Task):
             drawn = self.bank.labels[torch.randint(len(self.bank), (groups,))]
         return drawn.repeat(n // groups)
 
+    def _features(self, images):
+        """What the discriminator sees of images: augmented, then projected (Projected GAN)."""
+        images = self._aug(images)
+        return images if self.projector is None else self.projector(images)
+
     def _judge(self, images, labels):
         """Discriminator logits of augmented images for their styles."""
-        images = self._aug(images)
-        return self.D(images if self.projector is None else self.projector(images), labels)
+        return self.D(self._features(images), labels)
+
+    def _mismatched(self, labels):
+        """Every label moved to another style by one offset for the batch (each
+        minibatch-stddev group stays one style)."""
+        offset = int(torch.randint(1, len(self.bank.styles), ()))
+        return (labels + offset) % len(self.bank.styles)
 
     def train_step(self, step: int) -> dict:
         set_requires_grad(self.G, False)
@@ -106,9 +119,14 @@ class GeneratorTask(Task):
             with torch.no_grad():
                 fake = self._fake(labels)
             real.requires_grad_(do_r1)
-            real_logits = self._judge(real, labels)
+            real_features = self._features(real)
+            real_logits = self.D(real_features, labels)
             loss = d_logistic_loss(real_logits, self._judge(fake, labels))
             logs = {"d_loss": loss.detach()}
+            if self.settings.style_mismatch > 0:
+                mismatch = F.softplus(self.D(real_features, self._mismatched(labels))).mean()
+                loss = loss + self.settings.style_mismatch * mismatch
+                logs["d_mismatch"] = mismatch.detach()
             if do_r1:
                 r1 = r1_penalty(real_logits.float(), real)
                 loss = loss + self.settings.generator_r1_gamma / 2 * r1 * self.settings.r1_interval

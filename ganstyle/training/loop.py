@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .settings import TrainSettings
 from .checkpoint import incomplete_checkpoints, list_checkpoints, load_checkpoint, save_checkpoint
 from ..data import ImageBank
-from ..files import CheckpointError, read_json
+from ..files import CheckpointError, atomic_path, read_json
 from ..storage.model_folder import INDEX_NAME, load_export, save_export
 from .tasks import TASKS, min_styles
 
@@ -63,6 +63,10 @@ class MetricsLog:
                 with open(self.path, newline="") as f:
                     header = next(csv.reader(f), None)
                 self.fields = header or self.fields
+        added = [k for k in row if k not in self.fields]
+        if added:  # a resumed run that logs more (a loss term turned on): widen the header
+            self.fields += added
+            self._rewrite()
         new_file = not self.path.exists()
         with open(self.path, "a", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
@@ -72,6 +76,17 @@ class MetricsLog:
         if self.tensorboard is not None:
             for key, value in values.items():
                 self.tensorboard.add_scalar(key, value, step)
+
+    def _rewrite(self) -> None:
+        """Rewrite the file under the current header (earlier rows leave new columns empty)."""
+        if not self.path.exists():
+            return
+        with open(self.path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        with atomic_path(self.path) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.fields)
+            writer.writeheader()
+            writer.writerows(rows)
 
     def close(self):
         if self.tensorboard is not None:

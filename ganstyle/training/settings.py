@@ -62,6 +62,10 @@ class TrainSettings:
     style_sampling: str = setting("data", "generator: how often each style is drawn for a batch: as often as the data "
                                           "has it, or every style equally often (so a style with few images is "
                                           "learned as well as the large ones)", ("data", "uniform"))
+    style_mismatch: float = setting(0.0, "generator: weight of the matching-aware discriminator term (Reed et al. "
+                                         "2016): real images judged as another style count as fakes, so the "
+                                         "discriminator learns what sets each style apart and the generator must "
+                                         "draw the style it is asked for (0: off)")
     mixing_prob: float = setting(0.9, "share of generator steps with style-mixing regularization")
     ema_kimg: float = setting(5.0, "half-life of the EMA weights, in thousands of images")
     lambda_sty: float = setting(1.0, "translator: weight of the style reconstruction loss")

@@ -47,7 +47,8 @@ EXAMPLES = ROOT / "examples"
 log = logging.getLogger("ganstyle.app")
 
 DISPLAY_SIZE = 256
-"""Side of generated images in the page (the model renders at its own resolution, e.g. 64 px)."""
+"""Side of generated images in the page (the model renders at its own resolution: 128 px for the
+default model)."""
 GRID_CELL, GRID_GAP = 128, 6
 """Side of one cell of the style-mixing grid, and the gap between the sources and the mixes."""
 ANIMATION_SIDE = 512

@@ -1,15 +1,15 @@
-"""Render the sample grids shown in the README and the model card.
+"""Render the figures shown in the README and the model card.
 
-    python docs/make_figures.py --model checkpoints/ganstyle-styles-256 --data ../shared/datasets/styles
+    python docs/make_figures.py                   # docs/generation.jpg, interpolation.jpg, mixing.jpg
     python docs/make_figures.py --comparison      # docs/comparison.jpg and docs/comparison/<photo>.jpg
 
-Content photos for the transfer grid come from the validation split of the dataset (never
-trained on); they are rendered small into the figure only.
-
-`--comparison` renders the comparison sheets instead (ganstyle/evaluation/comparison.py):
-the real photographs of examples/ (scikit-image sample data, never in the training data)
-at 512 px on the long side, each in every painter style, ganstyle beside Magenta, which is
-given each painter's mean style vector over the train-split paintings of `--paintings`.
+The sample grids show what the generator draws, at its own resolution (at least 96 px per
+cell), truncation 0.7 as in the app. Transfer is shown by the comparison sheets
+(ganstyle/evaluation/comparison.py): the real photographs of examples/ (scikit-image sample
+data, never in the training data) at 512 px on the long side, each in every painter style,
+ganstyle beside Magenta, which is given each painter's mean style vector over the train-split
+paintings of `--paintings`. (The painter paints at the photo's own size, so a grid of 128 px
+thumbnails would show it at a scale it was never meant for.)
 """
 
 import argparse
@@ -20,9 +20,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from ganstyle import StylePipeline
-from ganstyle.data import DataError, find_style_folders
-from ganstyle.evaluation.comparison import write_comparison
-from ganstyle.imageio import open_image
+from ganstyle.data import DataError
+from ganstyle.evaluation.comparison import save_jpeg, write_comparison
 
 
 def grid(rows, cell: int, labels=None, label_width: int = 80) -> Image.Image:
@@ -39,11 +38,6 @@ def grid(rows, cell: int, labels=None, label_width: int = 80) -> Image.Image:
     return canvas
 
 
-def save_small(image: Image.Image, path: Path) -> None:
-    """PNG with a 256-colour palette: a quarter of the size, and these figures stay small in git."""
-    image.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(path, optimize=True)
-
-
 def example_photos() -> list:
     """The real photographs of examples/ (`photo-*` files of its manifest), in manifest order."""
     folder = Path(__file__).resolve().parent.parent / "examples"
@@ -54,9 +48,7 @@ def example_photos() -> list:
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="checkpoints/ganstyle-styles-256")
-    parser.add_argument("--data", default="../shared/datasets/styles")
     parser.add_argument("--out", default="docs")
-    parser.add_argument("--source-style", default="photo")
     parser.add_argument("--comparison", action="store_true",
                         help="render the comparison sheets (ganstyle beside Magenta) instead of the sample grids")
     parser.add_argument("--paintings", default="../shared/datasets/styles256",
@@ -82,33 +74,17 @@ def main():
     # generated images at their own resolution (at least 96 px, so a 64 px model's stay readable)
     cell = max(96, pipe.generator_resolution)
     rows = [pipe.generate(style, n=8, seed=0, truncation=0.7) for style in pipe.styles]
-    save_small(grid(rows, cell, pipe.styles), out / "generation.png")
-
-    targets = [s for s in pipe.styles if s != args.source_style]
-    photos = find_style_folders(args.data, "val")[args.source_style][:5]
-    rows = []
-    for path in photos:
-        content = open_image(path)
-        rows.append([content] + [pipe.transfer(content, style=s, seed=0)[0] for s in targets])
-    body = grid(rows, 128)
-    header = Image.new("RGB", (128 * (len(targets) + 1), 20), "white")
-    draw = ImageDraw.Draw(header)
-    for i, name in enumerate([args.source_style] + targets):
-        draw.text((i * 128 + 6, 4), name, fill="black")
-    full = Image.new("RGB", (body.width, body.height + 20), "white")
-    full.paste(header, (0, 0))
-    full.paste(body, (0, 20))
-    save_small(full, out / "transfer.png")
+    save_jpeg(grid(rows, cell, pipe.styles), out / "generation.jpg")
 
     rows = [pipe.interpolate(a, b, steps=8, seed=3, truncation=0.7)
             for a, b in zip(pipe.styles, pipe.styles[1:] + pipe.styles[:1])]
     labels = [f"{a} > {b}" for a, b in zip(pipe.styles, pipe.styles[1:] + pipe.styles[:1])]
-    save_small(grid(rows, cell, labels, label_width=130), out / "interpolation.png")
+    save_jpeg(grid(rows, cell, labels, label_width=130), out / "interpolation.jpg")
 
     coarse = [(s, 1) for s in pipe.styles]
     fine = [(s, 2) for s in pipe.styles]
     rows = [[pipe.mix(c, f) for f in fine] for c in coarse]
-    save_small(grid(rows, cell, [f"coarse {c[0]}" for c in coarse], label_width=110), out / "mixing.png")
+    save_jpeg(grid(rows, cell, [f"coarse {c[0]}" for c in coarse], label_width=110), out / "mixing.jpg")
     print(f"figures written to {out}/")
 
 

@@ -20,7 +20,7 @@ from .training.settings import COMPONENT_CHOICES, TrainSettings, flag_of
 
 DISPLAY_SIZE = 256
 """Default side of generated images (generate, interpolate between styles or seeds, mix): the
-models draw at their training resolution (64 px for the shipped one), too small to look at."""
+models draw at their training resolution (128 px for the shipped one), small to look at."""
 
 
 class _Parser(argparse.ArgumentParser):

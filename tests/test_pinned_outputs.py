@@ -18,11 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PINNED = {
     "ganstyle-styles-256": {
-        "generate": "957295df5062e004d82eadeeb43ea7060b91e9bc3476f8dbb97ed6b1d3661672",
-        "generate_random": "533fef1b25336e524e5d0834e8f12b82626eeaff206c86ae105bf31fac45bfaa",
-        "interpolate": "714929b1cc3a67399c3826bbc5dcd423ad505aea4b568a1b40de9fc48b94eec0",
+        "generate": "01ddbb403db01d8cac8b230f55774fb9ef5e1eab733336ee4cb3eaa4ee1ec594",
+        "generate_random": "f1664658000724f8bf1d743f00b7ca177a2bb56ca9b00c30a38734826f8a4b9d",
+        "interpolate": "7c18e8bf0bab5eea94d195a4ffd800b12bb0896f82a490ca7406caddddec7f1c",
         "interpolate_transfer": "9338790c5cd47b1f1630e7ba8fa73628d92a5c8c110d4539ea8d16558dca8be9",
-        "mix": "8750e81b3f78785f7518f1fe8f775af6d0e9568f72e39b0bc0aaf5663a9ef5c5",
+        "mix": "08dabb65799f6e914286002faae6c748fce39fc49a1ad9753f8cd31b7bbd562d",
         "transfer_large": "95f07f86487741a2f309673844889114cf18b681b4e1aeac201fcd94acf50df5",
         "transfer_preserve_color": "49880c0ff41aca2d2082aea2bfa8f2c1509b7dee3cf9d9f9a0e69f3edc859237",
         "transfer_reference": "1c519d350eea64ba20721b7aebe9b10e4a364ae7b9089e4bd1dcaedfb3141062",

@@ -296,7 +296,7 @@ class StylePipeline:
         layer, and its noise maps) whose image looks most like `image` (path or PIL), found by
         optimization (GAN inversion: at most `steps` generator passes forward and back,
         default the family's, 90 for StyleGAN2; fewer when the distance stops falling; about
-        4-6 s for the shipped 64 px model on 2 idle CPU cores). Its style is `style` when
+        5-7 s for the shipped 128 px model on 2 idle CPU cores). Its style is `style` when
         given, otherwise the one whose average image is closest. `callback(step, steps,
         distance)` is called after every step. The generator only reaches images like its
         training data: other pictures come out as the nearest thing it can draw."""

@@ -90,6 +90,8 @@ def assert_export_is_checkpoint_ema(run_dir, components):
     ({"generator_discriminator": "patch"},
      "--generator-discriminator must be one of multitask, projected, got 'patch'"),
     ({"batch_size": 1, "components": "translator"}, "--batch-size must be >= 2 for the translator"),
+    ({"style_mismatch": -0.5}, "--style-mismatch must be >= 0, got -0.5"),
+    ({"style_mismatch": float("nan")}, "--style-mismatch must be >= 0, got nan"),
 ])
 def test_settings_refuse_invalid_values(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -246,6 +248,8 @@ def test_generator_trains_on_a_single_style_but_the_translator_refuses(tmp_path)
     assert index["styles"] == ["circles"]
     with pytest.raises(DataError, match="this model needs at least 2"):
         train(settings_for(data, tmp_path / "run2", components="translator", steps=1))
+    with pytest.raises(DataError, match=r"--style-mismatch needs at least 2 styles .* has one \(circles\)"):
+        train(settings_for(data, tmp_path / "run3", components="generator", steps=1, style_mismatch=1.0))
 
 
 def test_translator_model_trains_via_the_cli_subprocess(train_data, tmp_path):

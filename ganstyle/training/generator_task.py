@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from ..data import DataError
 from ..nets.discriminator import DiscriminatorConfig, MultiTaskDiscriminator, stddev_group_size
 from ..nets.generator import GeneratorConfig, StyleGenerator
 from ..nets.projected import FeatureProjector, ProjectedDiscriminator, ProjectedDiscriminatorConfig
@@ -27,6 +28,9 @@ class GeneratorTask(Task):
     def __init__(self, settings, accelerator, bank):
         super().__init__(settings, accelerator, bank)
         num_styles = len(bank.styles)
+        if settings.style_mismatch > 0 and num_styles < 2:
+            raise DataError(f"--style-mismatch needs at least 2 styles to tell apart; {settings.data} has one "
+                            f"({bank.styles[0]})")
         self.G = StyleGenerator(GeneratorConfig(resolution=settings.resolution, num_styles=num_styles)).to(self.device)
         self.projector = None
         if settings.generator_discriminator == "projected":

@@ -99,6 +99,8 @@ class TrainSettings:
         for name in ("steps", "batch_size", "grad_accum", "checkpoint_every", "sample_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if not self.style_mismatch >= 0:
+            raise ValueError(f"--style-mismatch must be >= 0, got {self.style_mismatch}")
         if Path(self.out).exists() and not Path(self.out).is_dir():
             raise ValueError(f"--out {self.out} is a file; give a folder for the run")
         if self.batch_size < 2 and self.components not in ("generator", "encoder"):

@@ -41,7 +41,10 @@ def test_default_config_doc_example():
     assert g.config.channels(4) == 256 and g.config.channels(32) == 64
 
 
-@pytest.mark.parametrize("kwargs", [{"resolution": 12}, {"resolution": 4}, {"resolution": 0}, {"num_styles": 0}])
+@pytest.mark.parametrize("kwargs", [{"resolution": 12}, {"resolution": 4}, {"resolution": 0}, {"num_styles": 0},
+                                    {"resolution": 32, "noise_min_resolution": 12},
+                                    {"resolution": 32, "noise_min_resolution": 2},
+                                    {"resolution": 32, "noise_min_resolution": 128}])
 def test_config_refuses_invalid_values(kwargs):
     with pytest.raises(ValueError):
         GeneratorConfig(**kwargs)
@@ -145,6 +148,28 @@ def test_const_noise_is_deterministic_and_random_noise_is_not():
         torch.testing.assert_close(g(z[1:2], labels[1:2]), g(z, labels)[1:2], rtol=1e-4, atol=1e-4)
     with pytest.raises(ValueError, match="noise_mode"):
         g(z, labels, noise_mode="fresh")
+
+
+def test_noise_min_resolution_leaves_the_coarse_layers_without_noise():
+    """Layers below noise_min_resolution ignore their maps; the finer ones still use theirs."""
+    g = make_generator(resolution=32, noise_min_resolution=16)
+    with torch.no_grad():
+        for module in g.modules():
+            if hasattr(module, "strength"):
+                module.strength.fill_(0.5)
+        ws = g.broadcast(g.mapping(torch.randn(2, g.config.latent_dim), torch.tensor([0, 1])))
+        base = g.make_noise(2, generator=torch.Generator().manual_seed(1))
+        other = g.make_noise(2, generator=torch.Generator().manual_seed(2))
+        coarse = [o if size < 16 else b for b, o, size in zip(base, other, g.noise_sizes)]
+        fine = [o if size >= 16 else b for b, o, size in zip(base, other, g.noise_sizes)]
+        image = g.synthesis(ws, noise=base)
+        assert torch.equal(g.synthesis(ws, noise=coarse), image)  # 4 and 8 px maps: unused
+        assert not torch.allclose(g.synthesis(ws, noise=fine), image)
+        everywhere = make_generator(resolution=32)  # the default: noise from 4 px on, same weights
+        everywhere.load_state_dict(g.state_dict())
+        assert not torch.allclose(everywhere.synthesis(ws, noise=coarse), everywhere.synthesis(ws, noise=base))
+        assert make_generator(resolution=32, noise_min_resolution=64).synthesis(ws, noise_mode="random").shape == (
+            2, 3, 32, 32)  # 2 x the resolution: no noise anywhere
 
 
 def test_const_noise_is_the_same_for_every_instance():

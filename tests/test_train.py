@@ -224,6 +224,14 @@ def test_style_mismatch_adds_a_term_to_the_discriminator_only(generator_runs, tr
     assert rows[0]["generator/g_loss"] != plain[0]["generator/g_loss"]
 
 
+def test_generator_noise_from_reaches_the_exported_generator(train_data, tmp_path):
+    settings = settings_for(train_data, tmp_path / "run", components="generator", steps=1, generator_noise_from=8)
+    export, _ = run_training(settings)
+    _, modules = load_export(export)
+    assert modules["generator"].config.noise_min_resolution == 8
+    assert json.loads((export / "generator" / "config.json").read_text())["noise_min_resolution"] == 8
+
+
 def test_mismatched_labels_move_every_image_to_another_style_by_one_offset():
     from types import SimpleNamespace
 

@@ -38,12 +38,20 @@ class GeneratorConfig:
     """Widths of the inversion encoder's stride-2 stages, one per halving from `resolution`
     down to 4 px (e.g. [32, 64, 128, 256] at 64 px); empty: no encoder (inversion starts from
     the style's latents alone)."""
+    noise_min_resolution: int = 4
+    """Layers below this resolution take no noise. A generator with noise at its coarse
+    layers may draw its layout from the noise instead of from w (the 64 and 128 px
+    generators draw theirs from the 16 px maps); with noise only at the fine layers, w has to
+    carry the layout and the noise is left the stochastic detail."""
 
     def __post_init__(self):
         if self.resolution < 8 or self.resolution & (self.resolution - 1):
             raise ValueError(f"resolution must be a power of two >= 8, got {self.resolution}")
         if self.num_styles < 1:
             raise ValueError(f"num_styles must be >= 1, got {self.num_styles}")
+        if self.noise_min_resolution not in [2**i for i in range(2, int(math.log2(self.resolution)) + 2)]:
+            raise ValueError(f"noise_min_resolution must be a power of two from 4 to {self.resolution} (or "
+                             f"{2 * self.resolution}: no noise), got {self.noise_min_resolution}")
         stages = int(math.log2(self.resolution)) - 2
         if self.encoder_channels and len(self.encoder_channels) != stages:
             raise ValueError(f"encoder_channels needs one width per halving from {self.resolution} to 4 px "
@@ -169,6 +177,7 @@ class StyleGenerator(Generator):
                      else self.make_noise(batch, device=ws.device, dtype=ws.dtype))
         elif len(noise) != len(self.noise_sizes):
             raise ValueError(f"noise must hold {len(self.noise_sizes)} maps (make_noise), got {len(noise)}")
+        noise = [n if size >= self.config.noise_min_resolution else None for n, size in zip(noise, self.noise_sizes)]
 
         x = self.conv1(self.const.expand(batch, -1, -1, -1), ws[:, 0], noise[0])
         rgb = self.to_rgb1(x, ws[:, 1])

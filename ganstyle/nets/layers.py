@@ -81,14 +81,15 @@ class ModulatedConv2d(nn.Module):
 
 
 class NoiseInjection(nn.Module):
-    """Adds per-pixel noise scaled by a learned per-layer strength (stochastic detail)."""
+    """Adds per-pixel noise scaled by a learned per-layer strength (stochastic detail);
+    `noise` None: the layer takes none."""
 
     def __init__(self):
         super().__init__()
         self.strength = nn.Parameter(torch.zeros(1))
 
     def forward(self, x, noise):
-        return x + self.strength * noise
+        return x if noise is None else x + self.strength * noise
 
 
 class StyledConv(nn.Module):

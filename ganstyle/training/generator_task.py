@@ -31,7 +31,8 @@ class GeneratorTask(Task):
         if settings.style_mismatch > 0 and num_styles < 2:
             raise DataError(f"--style-mismatch needs at least 2 styles to tell apart; {settings.data} has one "
                             f"({bank.styles[0]})")
-        self.G = StyleGenerator(GeneratorConfig(resolution=settings.resolution, num_styles=num_styles)).to(self.device)
+        self.G = StyleGenerator(GeneratorConfig(resolution=settings.resolution, num_styles=num_styles,
+                                                noise_min_resolution=settings.generator_noise_from)).to(self.device)
         self.projector = None
         if settings.generator_discriminator == "projected":
             self.projector = FeatureProjector().to(self.device)

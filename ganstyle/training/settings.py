@@ -64,10 +64,11 @@ class TrainSettings:
                                           "learned as well as the large ones)", ("data", "uniform"))
     generator_noise_from: int = setting(4, "generator: the lowest resolution whose layers take noise (e.g. 32: only "
                                            "the fine layers, so that w, not the noise, carries the layout)")
-    style_mismatch: float = setting(0.0, "generator: weight of the matching-aware discriminator term (Reed et al. "
-                                         "2016): real images judged as another style count as fakes, so the "
-                                         "discriminator learns what sets each style apart and the generator must "
-                                         "draw the style it is asked for (0: off)")
+    style_mismatch: float = setting(0.0, "generator and painter: weight of the matching-aware discriminator term "
+                                         "(Reed et al. 2016): real images judged as another style count as fakes "
+                                         "(for the painter, the photos too), so the discriminator learns what sets "
+                                         "each style apart and the network must draw the style it is asked for "
+                                         "(0: off)")
     mixing_prob: float = setting(0.9, "share of generator steps with style-mixing regularization")
     ema_kimg: float = setting(5.0, "half-life of the EMA weights, in thousands of images")
     lambda_sty: float = setting(1.0, "translator: weight of the style reconstruction loss")

@@ -196,16 +196,14 @@ def test_style_mismatch_needs_two_painter_styles(pairs, train_data_module, tmp_p
 
 
 def test_mismatched_painter_labels_name_another_painter_never_the_photo():
-    from types import SimpleNamespace
+    from ganstyle.training.task import mismatched_labels
 
-    from ganstyle.training.painter_task import PainterTask
-
-    task = SimpleNamespace(painter_labels=[0, 1, 3, 4])  # style 2 is the photo
+    painters = [0, 1, 3, 4]  # style 2 is the photo
     labels = torch.tensor([0, 1, 3, 4, 4, 0])
     torch.manual_seed(0)
     seen = set()
     for _ in range(40):
-        wrong = PainterTask._mismatched(task, labels)
+        wrong = mismatched_labels(labels, painters)
         assert (wrong != labels).all() and not (wrong == 2).any()
         position = {0: 0, 1: 1, 3: 2, 4: 3}
         shifts = {(position[int(w)] - position[int(l)]) % 4 for w, l in zip(wrong, labels)}

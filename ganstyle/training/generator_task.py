@@ -12,7 +12,7 @@ from ..nets.generator import GeneratorConfig, StyleGenerator
 from ..nets.projected import FeatureProjector, ProjectedDiscriminator, ProjectedDiscriminatorConfig
 from .grid import image_grid
 from .losses import d_logistic_loss, g_nonsaturating_loss, r1_penalty
-from .task import Task, set_requires_grad, update_ema
+from .task import Task, mismatched_labels, set_requires_grad, update_ema
 
 
 class GeneratorTask(Task):
@@ -106,12 +106,6 @@ class GeneratorTask(Task):
         """Discriminator logits of augmented images for their styles."""
         return self.D(self._features(images), labels)
 
-    def _mismatched(self, labels):
-        """Every label moved to another style by one offset for the batch (each
-        minibatch-stddev group stays one style)."""
-        offset = int(torch.randint(1, len(self.bank.styles), ()))
-        return (labels + offset) % len(self.bank.styles)
-
     def train_step(self, step: int) -> dict:
         set_requires_grad(self.G, False)
         set_requires_grad(self.D, True)
@@ -129,7 +123,7 @@ class GeneratorTask(Task):
             loss = d_logistic_loss(real_logits, self._judge(fake, labels))
             logs = {"d_loss": loss.detach()}
             if self.settings.style_mismatch > 0:
-                mismatch = F.softplus(self.D(real_features, self._mismatched(labels))).mean()
+                mismatch = F.softplus(self.D(real_features, mismatched_labels(labels, range(len(self.bank.styles))))).mean()
                 loss = loss + self.settings.style_mismatch * mismatch
                 logs["d_mismatch"] = mismatch.detach()
             if do_r1:

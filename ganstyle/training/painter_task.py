@@ -38,7 +38,7 @@ from ..nets.style_classifier import fit_style_classifier
 from .distill import FRAME_MARGIN, PAIR_SIZE, inner_crop
 from .grid import image_grid
 from .losses import d_logistic_loss, g_nonsaturating_loss
-from .task import Task, set_requires_grad, update_ema
+from .task import Task, mismatched_labels, set_requires_grad, update_ema
 
 PAINTING_SIZE = 256
 """Side the real paintings are kept at (the data's native size): discriminator crops and the
@@ -183,13 +183,6 @@ class PainterTask(Task):
     def _judge(self, images, labels):
         return self.D(self.projector(self._aug(images)), labels)
 
-    def _mismatched(self, labels):
-        """Every label moved to another painter style by one offset for the batch."""
-        painters = torch.tensor(self.painter_labels, device=labels.device)
-        position = (labels.unsqueeze(1) == painters).int().argmax(1)
-        offset = int(torch.randint(1, len(painters), ()))
-        return painters[(position + offset) % len(painters)]
-
     def _real_scale(self) -> int:
         """Crop side of a `PAINTING_SIZE` painting that covers what a training crop covers of a photo
         upscaled to the teacher's size."""
@@ -210,7 +203,7 @@ class PainterTask(Task):
             loss = d_logistic_loss(self.D(real_features, labels), self._judge(fake, labels))
             logs = {"d_loss": loss.detach()}
             if self.settings.style_mismatch > 0:
-                mismatch = F.softplus(self.D(real_features, self._mismatched(labels))).mean()
+                mismatch = F.softplus(self.D(real_features, mismatched_labels(labels, self.painter_labels))).mean()
                 photo_as_painting = F.softplus(self._judge(photo, labels)).mean()
                 loss = loss + self.settings.style_mismatch * (mismatch + photo_as_painting)
                 logs.update(d_mismatch=mismatch.detach(), d_photo=photo_as_painting.detach())

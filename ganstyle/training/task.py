@@ -30,6 +30,16 @@ def average_gradients(module, world_size: int) -> None:
         offset += p.numel()
 
 
+def mismatched_labels(labels: torch.Tensor, styles) -> torch.Tensor:
+    """Every label (one of `styles`) moved to another of `styles` by one offset for the whole
+    batch: the matching-aware discriminator term's "real image, wrong style" (a group of one
+    style stays one style)."""
+    styles = torch.as_tensor(list(styles), device=labels.device)
+    position = (labels.unsqueeze(1) == styles).int().argmax(1)
+    offset = int(torch.randint(1, len(styles), ()))
+    return styles[(position + offset) % len(styles)]
+
+
 @torch.no_grad()
 def update_ema(ema, model, beta: float) -> None:
     """ema <- beta * ema + (1 - beta) * model for parameters; buffers are copied."""

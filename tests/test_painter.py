@@ -186,6 +186,48 @@ def test_style_mismatch_adds_painter_and_photo_terms_to_the_discriminator_only(t
     assert matched["painter/g_loss"] != plain["painter/g_loss"]
 
 
+def test_parse_style_weights_reads_named_factors():
+    from ganstyle.training.settings import parse_style_weights
+
+    assert parse_style_weights("cezanne=0.25, monet=0") == {"cezanne": 0.25, "monet": 0.0}
+    assert parse_style_weights(None) == parse_style_weights("") == {}
+
+
+def test_weighted_l1_scales_each_image_and_equals_l1_at_ones():
+    from ganstyle.training.painter_task import weighted_l1
+
+    a, b = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    assert torch.equal(weighted_l1(a, b, torch.ones(2)), F.l1_loss(a, b))  # runs without weights are unchanged
+    half = (a[0] - b[0]).abs().mean() / 2  # the first image's share of the batch mean
+    assert torch.allclose(weighted_l1(a, b, torch.tensor([1.0, 0.0])), half)
+    assert torch.allclose(weighted_l1(a, b, torch.tensor([0.5, 0.0])), half / 2)
+
+
+def test_distill_weights_scale_the_named_painter_s_distillation_only(two_painter_pairs, tmp_path):
+    """A style's factor 0 takes its pairs out of the L1 and feature losses (the adversarial loss
+    and the discriminator see the same batch as before); naming a style without pairs is refused."""
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the painter's losses need efficientnet-lite-pytorch")
+    from ganstyle.data import DataError
+
+    data, pairs = two_painter_pairs
+    rows = {}
+    for weights in ("", "squares=0,triangles=0", "squares=0"):
+        settings = settings_for(data, tmp_path / f"run{weights}", components="painter", pairs=str(pairs),
+                                crop_size=32, batch_size=2, steps=1, checkpoint_every=1, sample_every=1,
+                                distill_weights=weights)
+        run_training(settings)
+        rows[weights] = read_metrics(settings.out)[0]
+    plain, none, some = rows[""], rows["squares=0,triangles=0"], rows["squares=0"]
+    assert float(none["painter/l1"]) == float(none["painter/feature"]) == 0.0
+    assert 0 < float(some["painter/l1"]) < float(plain["painter/l1"])
+    assert none["painter/d_loss"] == plain["painter/d_loss"] and none["painter/g_loss"] == plain["painter/g_loss"]
+    settings = settings_for(data, tmp_path / "unknown", components="painter", pairs=str(pairs), crop_size=32,
+                            batch_size=2, steps=1, distill_weights="photo=0.5")
+    with pytest.raises(DataError, match=r"--distill-weights names \['photo'\], which .* has no pairs for "
+                                        r"\(its painter styles: squares, triangles\)"):
+        run_training(settings)
+
+
 def test_style_mismatch_needs_two_painter_styles(pairs, train_data_module, tmp_path):
     from ganstyle.data import DataError
 

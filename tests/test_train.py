@@ -92,6 +92,11 @@ def assert_export_is_checkpoint_ema(run_dir, components):
     ({"batch_size": 1, "components": "translator"}, "--batch-size must be >= 2 for the translator"),
     ({"style_mismatch": -0.5}, "--style-mismatch must be >= 0, got -0.5"),
     ({"style_mismatch": float("nan")}, "--style-mismatch must be >= 0, got nan"),
+    ({"distill_weights": "cezanne"}, "--distill-weights takes STYLE=FACTOR pairs with factors >= 0, separated by "
+                                     "commas (e.g. cezanne=0.25); got 'cezanne'"),
+    ({"distill_weights": "cezanne=0.5,monet=-1"}, "got 'monet=-1'"),
+    ({"distill_weights": "=0.5"}, "got '=0.5'"),
+    ({"distill_weights": "monet=half"}, "got 'monet=half'"),
 ])
 def test_settings_refuse_invalid_values(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):

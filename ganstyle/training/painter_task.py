@@ -5,7 +5,9 @@ Per step, on aligned random crops of (photo, teacher painting) pairs rendered by
 
 - L1 and feature loss (frozen EfficientNet-Lite0 blocks) to the teacher's painting: the
   student learns Magenta's repainting, per style vector, in a fraction of the steps an
-  unpaired GAN needs;
+  unpaired GAN needs. `distill_weights` scales these two losses per style: a painter the
+  teacher renders poorly (Cezanne, whose teacher paintings the probes call photos or Van
+  Gogh) can learn more from the real paintings instead;
 - a non-saturating adversarial loss from a projected discriminator (Sauer et al. 2021)
   that compares the outputs with crops of real paintings of the target style, at the same
   scale: it pushes past the teacher toward each painter. With `style_mismatch` the style's
@@ -38,6 +40,7 @@ from ..nets.style_classifier import fit_style_classifier
 from .distill import FRAME_MARGIN, PAIR_SIZE, inner_crop
 from .grid import image_grid
 from .losses import d_logistic_loss, g_nonsaturating_loss
+from .settings import parse_style_weights
 from .task import Task, mismatched_labels, set_requires_grad, update_ema
 
 PAINTING_SIZE = 256
@@ -130,10 +133,16 @@ class FeatureLoss(torch.nn.Module):
         super().__init__()
         self.trunk = Lite0Trunk(FEATURE_TAPS, input_size)
 
-    def forward(self, output, target):
+    def forward(self, output, target, weights):
+        """The distance, each image's share scaled by its entry of `weights` (N,)."""
         with torch.no_grad():
             wanted = self.trunk(target)
-        return sum(F.l1_loss(a, b) for a, b in zip(self.trunk(output), wanted)) / len(wanted)
+        return sum(weighted_l1(a, b, weights) for a, b in zip(self.trunk(output), wanted)) / len(wanted)
+
+
+def weighted_l1(output, target, weights):
+    """Mean absolute difference with each image's terms scaled by its entry of `weights` (N,)."""
+    return (weights.view(-1, *[1] * (output.dim() - 1)) * (output - target).abs()).mean()
 
 
 class PainterTask(Task):
@@ -167,9 +176,19 @@ class PainterTask(Task):
         picks = torch.randint(len(self.pairs.photos), (4,), generator=gen)
         self.sample_content = from_uint8(self.pairs.photos[picks])
         self.painter_labels = sorted(set(self.pairs.painting_labels.tolist()))
+        self.distill_weights = self._distill_weights(parse_style_weights(settings.distill_weights), bank.styles)
         if settings.style_mismatch > 0 and len(self.painter_labels) < 2:
             raise DataError(f"--style-mismatch needs paintings of at least 2 styles to tell apart; {settings.pairs} "
                             f"has {[bank.styles[i] for i in self.painter_labels]}")
+
+    def _distill_weights(self, named: dict, styles: list) -> torch.Tensor:
+        """The factor of each style's distillation losses (1 unless named), indexed by label."""
+        painters = [styles[i] for i in sorted(set(self.pairs.labels.tolist()))]
+        unknown = sorted(set(named) - set(painters))
+        if unknown:
+            raise DataError(f"--distill-weights names {unknown}, which {self.settings.pairs} has no pairs for "
+                            f"(its painter styles: {', '.join(painters)})")
+        return torch.tensor([named.get(style, 1.0) for style in styles], device=self.device)
 
     def modules(self):
         return {"P": self.P, "D": self.D, "P_ema": self.P_ema}
@@ -215,8 +234,9 @@ class PainterTask(Task):
 
         def p_loss():
             fake = self.P.network(photo, vectors)
-            l1 = F.l1_loss(fake, target)
-            feature = self.feature_loss(fake, target)
+            weights = self.distill_weights[labels]
+            l1 = weighted_l1(fake, target, weights)
+            feature = self.feature_loss(fake, target, weights)
             references, wanted = [t.to(self.device) for t in self.pairs.sample_references(n)]
             encoder = F.mse_loss(self.P.encoder(references), wanted)
             loss = (self.settings.lambda_l1 * l1 + self.settings.lambda_feature * feature

@@ -89,6 +89,10 @@ class TrainSettings:
     lambda_l1: float = setting(1.0, "painter: weight of the L1 distance to the teacher's painting")
     lambda_feature: float = setting(1.0, "painter: weight of the EfficientNet-Lite0 feature distance to the "
                                          "teacher's painting")
+    distill_weights: Optional[str] = setting(None, "painter: per-style factors on the distillation losses (L1 and "
+                                                   "feature), e.g. 'cezanne=0.25': a painter whose teacher paints "
+                                                   "it poorly learns more from the real paintings (styles not named "
+                                                   "keep 1)")
     lambda_adv: float = setting(0.1, "painter: weight of the adversarial loss against real paintings (0: no "
                                      "discriminator)")
     lambda_encoder: float = setting(0.1, "painter: weight of the style encoder's regression of Magenta's vectors")
@@ -104,6 +108,7 @@ class TrainSettings:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
         if not self.style_mismatch >= 0:
             raise ValueError(f"--style-mismatch must be >= 0, got {self.style_mismatch}")
+        parse_style_weights(self.distill_weights)  # refuses a malformed value before the run starts
         if Path(self.out).exists() and not Path(self.out).is_dir():
             raise ValueError(f"--out {self.out} is a file; give a folder for the run")
         if self.batch_size < 2 and self.components not in ("generator", "encoder"):
@@ -112,6 +117,23 @@ class TrainSettings:
     @property
     def task_names(self) -> list:
         return ["generator", "translator"] if self.components == "both" else [self.components]
+
+
+def parse_style_weights(text: Optional[str]) -> dict:
+    """`'cezanne=0.25,monet=0.5'` as `{'cezanne': 0.25, 'monet': 0.5}` (None or '' as {});
+    every factor must be a number >= 0."""
+    weights = {}
+    for item in filter(None, (part.strip() for part in (text or "").split(","))):
+        style, sep, value = item.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = None
+        if not sep or not style.strip() or weight is None or not weight >= 0:
+            raise ValueError(f"--distill-weights takes STYLE=FACTOR pairs with factors >= 0, separated by "
+                             f"commas (e.g. cezanne=0.25); got {item!r}")
+        weights[style.strip()] = weight
+    return weights
 
 
 def flag_of(f: dataclasses.Field) -> str:

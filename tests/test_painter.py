@@ -194,7 +194,7 @@ def test_parse_style_weights_reads_named_factors():
 
 
 def test_weighted_l1_scales_each_image_and_equals_l1_at_ones():
-    from ganstyle.training.painter_task import weighted_l1
+    from ganstyle.training.losses import weighted_l1
 
     a, b = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
     assert torch.equal(weighted_l1(a, b, torch.ones(2)), F.l1_loss(a, b))  # runs without weights are unchanged

@@ -123,7 +123,8 @@ class GeneratorTask(Task):
             loss = d_logistic_loss(real_logits, self._judge(fake, labels))
             logs = {"d_loss": loss.detach()}
             if self.settings.style_mismatch > 0:
-                mismatch = F.softplus(self.D(real_features, mismatched_labels(labels, range(len(self.bank.styles))))).mean()
+                wrong = mismatched_labels(labels, range(len(self.bank.styles)))
+                mismatch = F.softplus(self.D(real_features, wrong)).mean()
                 loss = loss + self.settings.style_mismatch * mismatch
                 logs["d_mismatch"] = mismatch.detach()
             if do_r1:

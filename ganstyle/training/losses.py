@@ -35,3 +35,9 @@ def diversity_loss(image_a, image_b):
 def cycle_loss(reconstruction, original):
     """Translating back with the original's own style code must give the original."""
     return (reconstruction - original).abs().mean()
+
+
+def weighted_l1(output, target, weights):
+    """Mean absolute difference with each image's terms scaled by its entry of `weights` (N,):
+    the painter's per-style distillation factors (all ones: exactly `F.l1_loss`)."""
+    return (weights.view(-1, *[1] * (output.dim() - 1)) * (output - target).abs()).mean()

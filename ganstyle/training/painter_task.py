@@ -39,7 +39,7 @@ from ..nets.projected import FeatureProjector, ProjectedDiscriminator, Projected
 from ..nets.style_classifier import fit_style_classifier
 from .distill import FRAME_MARGIN, PAIR_SIZE, inner_crop
 from .grid import image_grid
-from .losses import d_logistic_loss, g_nonsaturating_loss
+from .losses import d_logistic_loss, g_nonsaturating_loss, weighted_l1
 from .settings import parse_style_weights
 from .task import Task, mismatched_labels, set_requires_grad, update_ema
 
@@ -140,11 +140,6 @@ class FeatureLoss(torch.nn.Module):
         return sum(weighted_l1(a, b, weights) for a, b in zip(self.trunk(output), wanted)) / len(wanted)
 
 
-def weighted_l1(output, target, weights):
-    """Mean absolute difference with each image's terms scaled by its entry of `weights` (N,)."""
-    return (weights.view(-1, *[1] * (output.dim() - 1)) * (output - target).abs()).mean()
-
-
 class PainterTask(Task):
     """Distillation + adversarial training of the painter (component `translator`)."""
 
@@ -183,7 +178,7 @@ class PainterTask(Task):
 
     def _distill_weights(self, named: dict, styles: list) -> torch.Tensor:
         """The factor of each style's distillation losses (1 unless named), indexed by label."""
-        painters = [styles[i] for i in sorted(set(self.pairs.labels.tolist()))]
+        painters = [styles[i] for i in self.painter_labels]
         unknown = sorted(set(named) - set(painters))
         if unknown:
             raise DataError(f"--distill-weights names {unknown}, which {self.settings.pairs} has no pairs for "

@@ -228,6 +228,40 @@ def test_distill_weights_scale_the_named_painter_s_distillation_only(two_painter
         run_training(settings)
 
 
+def test_weighted_softplus_scales_each_image_s_row_and_equals_softplus_at_ones():
+    from ganstyle.training.losses import weighted_softplus
+
+    logits = torch.randn(3, 4)
+    assert torch.equal(weighted_softplus(logits, torch.ones(3)), F.softplus(logits).mean())
+    first = F.softplus(logits[0]).sum() / logits.numel()  # the first image's share of the mean
+    assert torch.allclose(weighted_softplus(logits, torch.tensor([2.0, 0.0, 0.0])), 2 * first)
+
+
+def test_mismatch_weights_scale_the_named_head_s_matching_aware_term(two_painter_pairs, tmp_path):
+    """Factors 0 for every painter take the matching-aware terms out (d_loss as without it, its
+    logged terms 0); one painter at 0 lowers them; naming a style without paintings is refused."""
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the painter's losses need efficientnet-lite-pytorch")
+    from ganstyle.data import DataError
+
+    data, pairs = two_painter_pairs
+    rows = {}
+    for weights in ("", "squares=0,triangles=0", "squares=0"):
+        settings = settings_for(data, tmp_path / f"run{weights}", components="painter", pairs=str(pairs),
+                                crop_size=32, batch_size=2, steps=1, checkpoint_every=1, sample_every=1,
+                                style_mismatch=1.0, mismatch_weights=weights)
+        run_training(settings)
+        rows[weights] = read_metrics(settings.out)[0]
+    plain, none, some = rows[""], rows["squares=0,triangles=0"], rows["squares=0"]
+    assert float(none["painter/d_mismatch"]) == float(none["painter/d_photo"]) == 0.0
+    assert 0 < float(some["painter/d_mismatch"]) + float(some["painter/d_photo"]) < (
+        float(plain["painter/d_mismatch"]) + float(plain["painter/d_photo"]))
+    assert none["painter/d_loss"] == plain["painter/d_loss"]  # the plain GAN term is untouched
+    settings = settings_for(data, tmp_path / "unknown", components="painter", pairs=str(pairs), crop_size=32,
+                            batch_size=2, steps=1, style_mismatch=1.0, mismatch_weights="photo=0.5")
+    with pytest.raises(DataError, match=r"--mismatch-weights names \['photo'\], which .* has no pairs for"):
+        run_training(settings)
+
+
 def test_style_mismatch_needs_two_painter_styles(pairs, train_data_module, tmp_path):
     from ganstyle.data import DataError
 

@@ -97,6 +97,7 @@ def assert_export_is_checkpoint_ema(run_dir, components):
     ({"distill_weights": "cezanne=0.5,monet=-1"}, "got 'monet=-1'"),
     ({"distill_weights": "=0.5"}, "got '=0.5'"),
     ({"distill_weights": "monet=half"}, "got 'monet=half'"),
+    ({"mismatch_weights": "monet=-0.5"}, "--mismatch-weights takes STYLE=FACTOR pairs with factors >= 0"),
 ])
 def test_settings_refuse_invalid_values(kwargs, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):

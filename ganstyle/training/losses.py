@@ -41,3 +41,10 @@ def weighted_l1(output, target, weights):
     """Mean absolute difference with each image's terms scaled by its entry of `weights` (N,):
     the painter's per-style distillation factors (all ones: exactly `F.l1_loss`)."""
     return (weights.view(-1, *[1] * (output.dim() - 1)) * (output - target).abs()).mean()
+
+
+def weighted_softplus(logits, weights):
+    """Mean of softplus(logits) (N, K) with each image's row scaled by its entry of `weights`
+    (N,): the painter's per-style factors on the matching-aware term (all ones: exactly
+    `F.softplus(logits).mean()`)."""
+    return (weights.view(-1, 1) * F.softplus(logits)).mean()

@@ -14,7 +14,8 @@ Per step, on aligned random crops of (photo, teacher painting) pairs rendered by
   head also learns to reject what is not that painter's picture (matching-aware, Reed et al.
   2016): real paintings of another painter and the photos themselves. Magenta's paintings
   of Cezanne still read as photos to the probes; this term makes "still a photo" and "a
-  different painter" what the painter is pushed away from;
+  different painter" what the painter is pushed away from. `mismatch_weights` scales it per
+  judging head: Monet's paintings are close to the photos, so his head may reject them less;
 - the style encoder learns to predict Magenta's vector of a painting (MSE), so a reference
   image's style needs no Magenta at inference.
 
@@ -39,7 +40,7 @@ from ..nets.projected import FeatureProjector, ProjectedDiscriminator, Projected
 from ..nets.style_classifier import fit_style_classifier
 from .distill import FRAME_MARGIN, PAIR_SIZE, inner_crop
 from .grid import image_grid
-from .losses import d_logistic_loss, g_nonsaturating_loss, weighted_l1
+from .losses import d_logistic_loss, g_nonsaturating_loss, weighted_l1, weighted_softplus
 from .settings import parse_style_weights
 from .task import Task, mismatched_labels, set_requires_grad, update_ema
 
@@ -171,17 +172,21 @@ class PainterTask(Task):
         picks = torch.randint(len(self.pairs.photos), (4,), generator=gen)
         self.sample_content = from_uint8(self.pairs.photos[picks])
         self.painter_labels = sorted(set(self.pairs.painting_labels.tolist()))
-        self.distill_weights = self._distill_weights(parse_style_weights(settings.distill_weights), bank.styles)
+        self.distill_weights = self._style_factors(parse_style_weights(settings.distill_weights), bank.styles,
+                                                   "--distill-weights")
+        self.mismatch_weights = self._style_factors(
+            parse_style_weights(settings.mismatch_weights, flag="--mismatch-weights"), bank.styles,
+            "--mismatch-weights")
         if settings.style_mismatch > 0 and len(self.painter_labels) < 2:
             raise DataError(f"--style-mismatch needs paintings of at least 2 styles to tell apart; {settings.pairs} "
                             f"has {[bank.styles[i] for i in self.painter_labels]}")
 
-    def _distill_weights(self, named: dict, styles: list) -> torch.Tensor:
-        """The factor of each style's distillation losses (1 unless named), indexed by label."""
+    def _style_factors(self, named: dict, styles: list, flag: str) -> torch.Tensor:
+        """The factor `flag` gives each painter style's losses (1 unless named), indexed by label."""
         painters = [styles[i] for i in self.painter_labels]
         unknown = sorted(set(named) - set(painters))
         if unknown:
-            raise DataError(f"--distill-weights names {unknown}, which {self.settings.pairs} has no pairs for "
+            raise DataError(f"{flag} names {unknown}, which {self.settings.pairs} has no pairs for "
                             f"(its painter styles: {', '.join(painters)})")
         return torch.tensor([named.get(style, 1.0) for style in styles], device=self.device)
 
@@ -217,8 +222,9 @@ class PainterTask(Task):
             loss = d_logistic_loss(self.D(real_features, labels), self._judge(fake, labels))
             logs = {"d_loss": loss.detach()}
             if self.settings.style_mismatch > 0:
-                mismatch = F.softplus(self.D(real_features, mismatched_labels(labels, self.painter_labels))).mean()
-                photo_as_painting = F.softplus(self._judge(photo, labels)).mean()
+                wrong = mismatched_labels(labels, self.painter_labels)  # each term weighted by the judging head
+                mismatch = weighted_softplus(self.D(real_features, wrong), self.mismatch_weights[wrong])
+                photo_as_painting = weighted_softplus(self._judge(photo, labels), self.mismatch_weights[labels])
                 loss = loss + self.settings.style_mismatch * (mismatch + photo_as_painting)
                 logs.update(d_mismatch=mismatch.detach(), d_photo=photo_as_painting.detach())
             return loss, logs

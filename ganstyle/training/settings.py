@@ -93,6 +93,10 @@ class TrainSettings:
                                                    "feature), e.g. 'cezanne=0.25': a painter whose teacher paints "
                                                    "it poorly learns more from the real paintings (styles not named "
                                                    "keep 1)")
+    mismatch_weights: Optional[str] = setting(None, "painter: per-style factors on the matching-aware term "
+                                                    "(--style-mismatch) of each style's discriminator head, e.g. "
+                                                    "'monet=0.25': a painter whose real paintings are close to the "
+                                                    "photos is pushed less far from them (styles not named keep 1)")
     lambda_adv: float = setting(0.1, "painter: weight of the adversarial loss against real paintings (0: no "
                                      "discriminator)")
     lambda_encoder: float = setting(0.1, "painter: weight of the style encoder's regression of Magenta's vectors")
@@ -109,6 +113,7 @@ class TrainSettings:
         if not self.style_mismatch >= 0:
             raise ValueError(f"--style-mismatch must be >= 0, got {self.style_mismatch}")
         parse_style_weights(self.distill_weights)  # refuses a malformed value before the run starts
+        parse_style_weights(self.mismatch_weights, flag="--mismatch-weights")
         if Path(self.out).exists() and not Path(self.out).is_dir():
             raise ValueError(f"--out {self.out} is a file; give a folder for the run")
         if self.batch_size < 2 and self.components not in ("generator", "encoder"):
@@ -119,7 +124,7 @@ class TrainSettings:
         return ["generator", "translator"] if self.components == "both" else [self.components]
 
 
-def parse_style_weights(text: Optional[str]) -> dict:
+def parse_style_weights(text: Optional[str], flag: str = "--distill-weights") -> dict:
     """`'cezanne=0.25,monet=0.5'` as `{'cezanne': 0.25, 'monet': 0.5}` (None or '' as {});
     every factor must be a number >= 0."""
     weights = {}
@@ -130,7 +135,7 @@ def parse_style_weights(text: Optional[str]) -> dict:
         except ValueError:
             weight = None
         if not sep or not style.strip() or weight is None or not weight >= 0:
-            raise ValueError(f"--distill-weights takes STYLE=FACTOR pairs with factors >= 0, separated by "
+            raise ValueError(f"{flag} takes STYLE=FACTOR pairs with factors >= 0, separated by "
                              f"commas (e.g. cezanne=0.25); got {item!r}")
         weights[style.strip()] = weight
     return weights

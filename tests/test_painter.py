@@ -203,29 +203,33 @@ def test_weighted_l1_scales_each_image_and_equals_l1_at_ones():
     assert torch.allclose(weighted_l1(a, b, torch.tensor([0.5, 0.0])), half / 2)
 
 
+def one_step_runs_per_style_factors(two_painter_pairs, tmp_path, field: str, **extra):
+    """First metrics rows of one-step painter runs with the per-style factors `field` at: none
+    named, every painter at 0, one painter at 0; and the settings of a run naming the photo."""
+    data, pairs = two_painter_pairs
+    common = dict(components="painter", pairs=str(pairs), crop_size=32, batch_size=2, steps=1, **extra)
+    rows = []
+    for weights in ("", "squares=0,triangles=0", "squares=0"):
+        settings = settings_for(data, tmp_path / f"run{weights}", checkpoint_every=1, sample_every=1,
+                                **common, **{field: weights})
+        run_training(settings)
+        rows.append(read_metrics(settings.out)[0])
+    return rows, settings_for(data, tmp_path / "unknown", **common, **{field: "photo=0.5"})
+
+
 def test_distill_weights_scale_the_named_painter_s_distillation_only(two_painter_pairs, tmp_path):
     """A style's factor 0 takes its pairs out of the L1 and feature losses (the adversarial loss
     and the discriminator see the same batch as before); naming a style without pairs is refused."""
     pytest.importorskip("efficientnet_lite_pytorch", reason="the painter's losses need efficientnet-lite-pytorch")
     from ganstyle.data import DataError
 
-    data, pairs = two_painter_pairs
-    rows = {}
-    for weights in ("", "squares=0,triangles=0", "squares=0"):
-        settings = settings_for(data, tmp_path / f"run{weights}", components="painter", pairs=str(pairs),
-                                crop_size=32, batch_size=2, steps=1, checkpoint_every=1, sample_every=1,
-                                distill_weights=weights)
-        run_training(settings)
-        rows[weights] = read_metrics(settings.out)[0]
-    plain, none, some = rows[""], rows["squares=0,triangles=0"], rows["squares=0"]
+    (plain, none, some), unknown = one_step_runs_per_style_factors(two_painter_pairs, tmp_path, "distill_weights")
     assert float(none["painter/l1"]) == float(none["painter/feature"]) == 0.0
     assert 0 < float(some["painter/l1"]) < float(plain["painter/l1"])
     assert none["painter/d_loss"] == plain["painter/d_loss"] and none["painter/g_loss"] == plain["painter/g_loss"]
-    settings = settings_for(data, tmp_path / "unknown", components="painter", pairs=str(pairs), crop_size=32,
-                            batch_size=2, steps=1, distill_weights="photo=0.5")
     with pytest.raises(DataError, match=r"--distill-weights names \['photo'\], which .* has no pairs for "
                                         r"\(its painter styles: squares, triangles\)"):
-        run_training(settings)
+        run_training(unknown)
 
 
 def test_weighted_softplus_scales_each_image_s_row_and_equals_softplus_at_ones():
@@ -243,23 +247,14 @@ def test_mismatch_weights_scale_the_named_head_s_matching_aware_term(two_painter
     pytest.importorskip("efficientnet_lite_pytorch", reason="the painter's losses need efficientnet-lite-pytorch")
     from ganstyle.data import DataError
 
-    data, pairs = two_painter_pairs
-    rows = {}
-    for weights in ("", "squares=0,triangles=0", "squares=0"):
-        settings = settings_for(data, tmp_path / f"run{weights}", components="painter", pairs=str(pairs),
-                                crop_size=32, batch_size=2, steps=1, checkpoint_every=1, sample_every=1,
-                                style_mismatch=1.0, mismatch_weights=weights)
-        run_training(settings)
-        rows[weights] = read_metrics(settings.out)[0]
-    plain, none, some = rows[""], rows["squares=0,triangles=0"], rows["squares=0"]
+    (plain, none, some), unknown = one_step_runs_per_style_factors(two_painter_pairs, tmp_path, "mismatch_weights",
+                                                                   style_mismatch=1.0)
     assert float(none["painter/d_mismatch"]) == float(none["painter/d_photo"]) == 0.0
     assert 0 < float(some["painter/d_mismatch"]) + float(some["painter/d_photo"]) < (
         float(plain["painter/d_mismatch"]) + float(plain["painter/d_photo"]))
     assert none["painter/d_loss"] == plain["painter/d_loss"]  # the plain GAN term is untouched
-    settings = settings_for(data, tmp_path / "unknown", components="painter", pairs=str(pairs), crop_size=32,
-                            batch_size=2, steps=1, style_mismatch=1.0, mismatch_weights="photo=0.5")
     with pytest.raises(DataError, match=r"--mismatch-weights names \['photo'\], which .* has no pairs for"):
-        run_training(settings)
+        run_training(unknown)
 
 
 def test_style_mismatch_needs_two_painter_styles(pairs, train_data_module, tmp_path):

@@ -172,17 +172,16 @@ class PainterTask(Task):
         picks = torch.randint(len(self.pairs.photos), (4,), generator=gen)
         self.sample_content = from_uint8(self.pairs.photos[picks])
         self.painter_labels = sorted(set(self.pairs.painting_labels.tolist()))
-        self.distill_weights = self._style_factors(parse_style_weights(settings.distill_weights), bank.styles,
-                                                   "--distill-weights")
-        self.mismatch_weights = self._style_factors(
-            parse_style_weights(settings.mismatch_weights, flag="--mismatch-weights"), bank.styles,
-            "--mismatch-weights")
+        self.distill_weights = self._style_factors(settings.distill_weights, bank.styles, "--distill-weights")
+        self.mismatch_weights = self._style_factors(settings.mismatch_weights, bank.styles, "--mismatch-weights")
         if settings.style_mismatch > 0 and len(self.painter_labels) < 2:
             raise DataError(f"--style-mismatch needs paintings of at least 2 styles to tell apart; {settings.pairs} "
                             f"has {[bank.styles[i] for i in self.painter_labels]}")
 
-    def _style_factors(self, named: dict, styles: list, flag: str) -> torch.Tensor:
-        """The factor `flag` gives each painter style's losses (1 unless named), indexed by label."""
+    def _style_factors(self, text, styles: list, flag: str) -> torch.Tensor:
+        """The factor `flag` (its value `text`) gives each painter style's losses (1 unless named),
+        indexed by label."""
+        named = parse_style_weights(text, flag=flag)
         painters = [styles[i] for i in self.painter_labels]
         unknown = sorted(set(named) - set(painters))
         if unknown:

@@ -1,7 +1,8 @@
 """Pinned outputs of the shipped checkpoint: SHA-256 of the pixels of a few fixed-seed calls.
 
 A restructuring must leave these bit-identical. New weights change them on purpose: run
-`PYTHONPATH=$PWD python tests/test_pinned_outputs.py checkpoints/<folder>` and paste the
+`ONEDNN_MAX_CPU_ISA=AVX2 PYTHONPATH=$PWD python tests/test_pinned_outputs.py checkpoints/<folder>`
+(the AVX2 kernels, as conftest.py sets for the suite) and paste the
 printed dict into PINNED under the folder's name (a folder with no entry is skipped).
 """
 

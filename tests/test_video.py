@@ -172,7 +172,11 @@ def test_cli_paints_a_clip_with_a_progress_bar(pipe, clip, tmp_path, capsys, tin
     written = tmp_path / "clips" / "clip-square.mp4"
     assert out.strip() == str(written) and "painting frames" in err and "24/24" in err
     expected = pipe.transfer_video(clip, tmp_path / "api.mp4", style="square", seed=3)
-    assert np.array_equal(video.read_frames(written)[0], video.read_frames(expected)[0])
+    # the same painting, through a lossy codec whose P-frames carry a last-bit difference on:
+    # bit-identical on AVX2 machines, on an AVX-512 one mean 0.01-0.53 grey levels from run to
+    # run; seed 4 instead of 3 differs by 5.3 on average, another style by 10.3
+    difference = np.abs(video.read_frames(written)[0].astype(int) - video.read_frames(expected)[0].astype(int))
+    assert difference.mean() < 2
     with pytest.raises(SystemExit) as exit_:
         main(["transfer", str(clip), "--style", "square", "-n", "2", "--model", str(tiny_dir),
               "--out", str(tmp_path / "x.mp4")])

@@ -9,10 +9,6 @@ import os
 # One thread per process: the suite shares two cores with other work, and oversubscribed
 # OpenMP threads make small convolutions orders of magnitude slower. Subprocesses inherit it.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# oneDNN picks its convolution kernels by the CPU's instruction set (AVX2, AVX-512 ...), and
-# they differ in the last bits; the pinned outputs (test_pinned_outputs.py) were taken with the
-# AVX2 kernels, so every machine runs those (read when the first convolution runs).
-os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 
 import contextlib
 import csv

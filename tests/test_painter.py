@@ -140,6 +140,34 @@ def test_painter_trains_from_pairs_and_exports_a_transfer_model(pairs, train_dat
     assert pipe.detect_style(Image.new("RGB", (40, 40), (40, 180, 60))) in ("photo", "squares")
 
 
+def test_discriminator_warmup_keeps_the_painter_until_its_steps_are_done(pairs, train_data_module, tmp_path):
+    """--discriminator-warmup 2 from an export: steps 1-2 train the discriminator only (the painter
+    and its EMA copy stay the export's, no painter loss is logged); step 3, after a resume, trains
+    the painter too."""
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the painter's losses need efficientnet-lite-pytorch")
+    common = dict(components="painter", pairs=str(pairs), crop_size=32, batch_size=2, checkpoint_every=1,
+                  sample_every=5)
+    start, _ = run_training(settings_for(train_data_module, tmp_path / "start", steps=1, **common))
+    exported = load_export(start)[1]["translator"].state_dict()
+
+    def keeps_the_export(module):
+        return all(torch.equal(value, exported[name]) for name, value in module.state_dict().items())
+
+    run = dict(init_from=str(start), discriminator_warmup=2, **common)
+    _, tasks = run_training(settings_for(train_data_module, tmp_path / "warm", steps=2, **run))
+    assert keeps_the_export(tasks["painter"].P) and keeps_the_export(tasks["painter"].P_ema)
+    rows = read_metrics(tmp_path / "warm")
+    assert [row["step"] for row in rows] == ["1", "2"]
+    assert all(math.isfinite(float(row["painter/d_loss"])) and not row.get("painter/l1") for row in rows)
+    _, tasks = run_training(settings_for(train_data_module, tmp_path / "warm", steps=3, resume=True, **run))
+    assert not keeps_the_export(tasks["painter"].P)
+    assert math.isfinite(float(read_metrics(tmp_path / "warm")[-1]["painter/l1"]))
+    with pytest.raises(ValueError, match="--discriminator-warmup must be >= 0, got -1"):
+        settings_for(train_data_module, tmp_path / "bad", discriminator_warmup=-1, **common)
+    with pytest.raises(ValueError, match=r"it needs one \(--lambda-adv > 0\)"):
+        settings_for(train_data_module, tmp_path / "bad", discriminator_warmup=5, lambda_adv=0.0, **common)
+
+
 def test_painter_training_refuses_missing_pairs(train_data_module, tmp_path):
     from ganstyle.data import DataError
 

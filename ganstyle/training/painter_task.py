@@ -229,6 +229,8 @@ class PainterTask(Task):
             return loss, logs
 
         logs = self._optimize(self.opt_D, [self.D], d_loss) if self.settings.lambda_adv > 0 else {}
+        if step <= self.settings.discriminator_warmup:
+            return logs
         set_requires_grad(self.P, True)
         set_requires_grad(self.D, False)
 

@@ -99,6 +99,10 @@ class TrainSettings:
                                                     "photos is pushed less far from them (styles not named keep 1)")
     lambda_adv: float = setting(0.1, "painter: weight of the adversarial loss against real paintings (0: no "
                                      "discriminator)")
+    discriminator_warmup: int = setting(0, "painter: the run's first steps in which only the discriminator trains "
+                                           "(the painter and its EMA copy stay as they are): after --init-from the "
+                                           "discriminator starts fresh, and a trained painter following its first, "
+                                           "uninformed judgements loses ground it then has to win back")
     lambda_encoder: float = setting(0.1, "painter: weight of the style encoder's regression of Magenta's vectors")
     lr_encoder: float = setting(2e-4, "encoder: Adam learning rate of the inversion encoder")
 
@@ -110,6 +114,10 @@ class TrainSettings:
         for name in ("steps", "batch_size", "grad_accum", "checkpoint_every", "sample_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if self.discriminator_warmup < 0:
+            raise ValueError(f"--discriminator-warmup must be >= 0, got {self.discriminator_warmup}")
+        if self.discriminator_warmup and not self.lambda_adv > 0:
+            raise ValueError("--discriminator-warmup trains the discriminator alone; it needs one (--lambda-adv > 0)")
         if not self.style_mismatch >= 0:
             raise ValueError(f"--style-mismatch must be >= 0, got {self.style_mismatch}")
         parse_style_weights(self.distill_weights)  # refuses a malformed value before the run starts

@@ -100,9 +100,9 @@ class TrainSettings:
     lambda_adv: float = setting(0.1, "painter: weight of the adversarial loss against real paintings (0: no "
                                      "discriminator)")
     discriminator_warmup: int = setting(0, "painter: the run's first steps in which only the discriminator trains "
-                                           "(the painter and its EMA copy stay as they are): after --init-from the "
-                                           "discriminator starts fresh, and a trained painter following its first, "
-                                           "uninformed judgements loses ground it then has to win back")
+                                           "(the painter and its EMA copy stay as they are), so that after "
+                                           "--init-from the fresh discriminator has learned to judge before the "
+                                           "painter follows it")
     lambda_encoder: float = setting(0.1, "painter: weight of the style encoder's regression of Magenta's vectors")
     lr_encoder: float = setting(2e-4, "encoder: Adam learning rate of the inversion encoder")
 

@@ -52,6 +52,8 @@ CONFIGS = [  # (file, changes, what the message says): each was a crash, a hang 
     ("generator/config.json", {"resolution": -1}, "resolution must be between 1 and 2048, got -1"),
     ("generator/config.json", {"latent_dim": True}, "latent_dim must be an integer, got True"),
     ("generator/config.json", {"resolution": 48}, "resolution must be a power of two"),
+    ("generator/config.json", {"encoder_channels": 5}, "encoder_channels must be a list, got 5"),
+    ("generator/config.json", {"encoder_channels": [8, 10**9]}, "encoder_channels must be between 1 and 65536"),
     ("translator/config.json", {"max_channels": "128"}, "max_channels must be an integer, got '128'"),
     ("translator/config.json", {"bottleneck_blocks": 10**6}, "bottleneck_blocks must be between 0 and 64"),
     ("model_index.json", {"styles": 5}, "styles must be a list of style names, got 5"),

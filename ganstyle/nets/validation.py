@@ -29,7 +29,12 @@ _DEPTH_FIELDS = ("mapping_layers", "bottleneck_blocks", "num_downsamples")
 
 
 def _check_field(path, name: str, kind, value) -> None:
-    if kind is int:
+    if typing.get_origin(kind) is list:  # e.g. channel widths: each item checked as a plain field
+        if not isinstance(value, list):
+            raise CheckpointError(f"{path}: {name} must be a list, got {value!r}"[:300])
+        for item in value:
+            _check_field(path, name, typing.get_args(kind)[0], item)
+    elif kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise CheckpointError(f"{path}: {name} must be an integer, got {value!r}"[:300])
         high = (MAX_RESOLUTION if name == "resolution" else MAX_DEPTH if name in _DEPTH_FIELDS

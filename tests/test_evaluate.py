@@ -266,6 +266,9 @@ def test_cli_evaluate_with_the_real_networks(setup, tmp_path, capsys):
             assert magenta["samples"] == 4 and magenta["diversity_group_size"] == 2
             assert 0 < magenta["content_ssim"] < 1
             assert len(value["transfer"]["magenta_references"][target]) == 2
+    if HAVE_MAGENTA:  # Magenta's int8 outputs depend on the CPU: the kernels that ran are recorded
+        assert value["transfer"]["magenta_runtime"]["int8_kernels"] in ("VNNI", "no VNNI", "unknown")
+        assert "int8 kernels" in value["transfer"]["methods"]["magenta"] and "int8 kernels" in printed
 
 
 def test_cli_evaluates_at_256_px_by_default():

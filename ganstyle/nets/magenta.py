@@ -38,10 +38,10 @@ def int8_kernels(cpuinfo="/proc/cpuinfo") -> str:
 def runtime() -> dict:
     """The onnxruntime version and int8 kernels Magenta runs with (see `int8_kernels`)."""
     try:
-        import onnxruntime
+        from onnxruntime import __version__ as version
     except ImportError:
-        return {"onnxruntime": None, "int8_kernels": int8_kernels()}
-    return {"onnxruntime": onnxruntime.__version__, "int8_kernels": int8_kernels()}
+        version = None
+    return {"onnxruntime": version, "int8_kernels": int8_kernels()}
 
 
 class Magenta:

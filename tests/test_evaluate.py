@@ -4,6 +4,7 @@ pixel features; one runs the real offline networks (skipped when they are not in
 
 import importlib.util
 import json
+import math
 import random
 import sys
 
@@ -14,7 +15,8 @@ from PIL import Image, ImageDraw
 
 from ganstyle.cli import build_parser, main
 from ganstyle.data import find_style_folders, is_validation
-from ganstyle.evaluation.evaluate import evaluate, evaluate_generation, evaluate_transfer, format_report
+from ganstyle.evaluation.evaluate import (binomial_se, evaluate, evaluate_generation, evaluate_transfer,
+                                          format_report)
 from ganstyle.evaluation.metrics import mean_pairwise_distance
 from ganstyle.imageio import open_image, resize_crop
 from ganstyle.inference.pipeline import StylePipeline
@@ -169,6 +171,23 @@ def test_style_classifiers_are_reported_with_their_ceiling(result, key):
     assert info["classes"] == list(STYLES)
     assert info["train_images"] == {s: 6 for s in STYLES} and info["val_images"] == {s: 4 for s in STYLES}
     assert 0 <= info["val_accuracy"] <= 1 and set(info["val_accuracy_per_style"]) == set(STYLES)
+
+
+def test_hit_rates_come_with_their_binomial_standard_error(result):
+    """Known answer: se = sqrt(p (1 - p) / n) per style; the summary's is that of the mean of the
+    styles' rates, sqrt(sum se^2) / k, not the mean of their errors."""
+    block = result[0]["transfer"]
+    errors = []
+    for entry in block["styles"].values():
+        row = entry["methods"]["ganstyle"]
+        for key in ("style_hit_rate", "style_hit_rate_inception"):
+            p, n = row[key], row["samples"]
+            assert row[f"{key}_se"] == pytest.approx(math.sqrt(p * (1 - p) / n))
+        errors.append(row["style_hit_rate_se"])
+    assert block["summary"]["ganstyle"]["style_hit_rate_se"] == pytest.approx(
+        math.sqrt(sum(e * e for e in errors)) / len(errors))
+    assert binomial_se(0.85, 100) == pytest.approx(0.0357, abs=1e-4) and binomial_se(1.0, 7) == 0.0
+    assert "(se " in format_report(result[0])
 
 
 def test_format_report_is_a_table(result):

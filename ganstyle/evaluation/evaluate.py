@@ -45,6 +45,7 @@ Protocol (see docs in `evaluate`):
 """
 
 import datetime
+import math
 import random
 import typing
 import warnings
@@ -252,9 +253,17 @@ class _Evaluator:
             row["style_hit_rate"], row["predicted_styles"] = self.hit_rate("style", fake_style, target)
             row["style_hit_rate_inception"], row["predicted_styles_inception"] = self.hit_rate(
                 "inception", fake_incep, target)
+            for key in ("style_hit_rate", "style_hit_rate_inception"):
+                row[f"{key}_se"] = binomial_se(row[key], len(fake_incep))
         else:
             row["style_hit_rate"] = row["style_hit_rate_inception"] = None
         return row
+
+
+def binomial_se(share: float, n: int) -> float:
+    """Standard error of a share measured on n images: sqrt(p (1 - p) / n). The hit rate of 100
+    photos moves by about this much from one draw of photos to another (0.04 at p = 0.85)."""
+    return math.sqrt(share * (1 - share) / n)
 
 
 def _network(extractor) -> dict:
@@ -272,8 +281,9 @@ def _summary(styles_block):
     """Mean of each numeric metric over styles, per method (for transfer: the painter styles,
     every target but the source; kid_std is the mean of the styles' stds), and of the real
     images' diversity under "real"."""
-    keys = ("fid", "kid", "kid_std", "style_hit_rate", "style_hit_rate_inception", "photo_share",
-            "photo_share_inception", "border", "diversity", "content_ssim", "content_feature_cosine")
+    keys = ("fid", "kid", "kid_std", "style_hit_rate", "style_hit_rate_inception", "style_hit_rate_se",
+            "style_hit_rate_inception_se", "photo_share", "photo_share_inception", "border", "diversity",
+            "content_ssim", "content_feature_cosine")
     methods = {}
     for style_result in styles_block.values():
         for method, row in style_result["methods"].items():
@@ -283,7 +293,11 @@ def _summary(styles_block):
     real = [r["real"]["diversity"] for r in styles_block.values() if r["real"].get("diversity") is not None]
     if real:
         methods["real"] = {"diversity": real}
-    return {m: {k: sum(v) / len(v) for k, v in d.items()} | {"styles": len(styles_block)} for m, d in methods.items()}
+
+    def mean(key, values):  # a mean of independent shares: its standard error is sqrt(sum se^2) / k
+        return (math.sqrt(sum(v * v for v in values)) if key.endswith("_se") else sum(values)) / len(values)
+
+    return {m: {k: mean(k, v) for k, v in d.items()} | {"styles": len(styles_block)} for m, d in methods.items()}
 
 
 # ---------------------------------------------------------------------- generation
@@ -574,6 +588,8 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
             "style_hit_rate_inception": "the same with the probe fitted on Inception features: a cross-check "
                                         "independent of EfficientNet-Lite0, which the translator's perceptual "
                                         "losses and the projected discriminator train against",
+            "style_hit_rate_se": "binomial standard error of the hit rate over the images scored, sqrt(p (1 - p) / "
+                                 "n) (also _inception_se); in the summary, that of the mean over styles",
             "photo_share": "transfer: share of outputs the EfficientNet-Lite0 probe still assigns to the source "
                            "style (photo_share_inception: the Inception probe)",
             "border": f"transfer: mean |output - photo| (both at the evaluation resolution, 0-255) in the outer "
@@ -719,7 +735,9 @@ def _target_lines(block) -> list:
         return (None if a is None or b is None else passes(a) and passes(b)), f"{_fmt(a, '.2f')}/{_fmt(b, '.2f')}"
 
     def hit(m, _):
-        return both_probes(m, "style_hit_rate", lambda v: v >= TARGETS["style_hit_rate"])
+        met, shown = both_probes(m, "style_hit_rate", lambda v: v >= TARGETS["style_hit_rate"])
+        se = [m["ganstyle"].get(k) for k in ("style_hit_rate_se", "style_hit_rate_inception_se")]
+        return met, shown + ("" if None in se else f" (se {se[0]:.3f}/{se[1]:.3f})")
 
     def photo(m, _):
         return both_probes(m, "photo_share", lambda v: v <= TARGETS["photo_share"])

@@ -323,7 +323,7 @@ def _run_evaluate(args):
                           source_style=args.source_style, strength=args.strength, references=args.references,
                           diversity_inputs=args.diversity_inputs, diversity_seeds=args.diversity_seeds,
                           magenta=args.magenta, magenta_paintings=args.magenta_paintings,
-                          image_size=args.image_size, probe_images=args.probe_images,
+                          paint_side=args.paint_side, image_size=args.image_size, probe_images=args.probe_images,
                           kid_subsets=args.kid_subsets, device=args.device, batch_size=args.batch_size,
                           cache_dir=None if args.no_cache else (args.cache_dir or "auto"), out=args.out)
     except ImportError as err:  # a missing optional package: one line naming it, exit code 2
@@ -355,6 +355,9 @@ def _add_evaluate(sub):
     p.add_argument("--magenta-paintings", type=int, default=None,
                    help="train paintings per style whose Magenta style vectors are averaged for the magenta_mean "
                         "baseline (a fixed random subset; default: all; the vectors are cached)")
+    p.add_argument("--paint-side", type=int, default=None,
+                   help="transfer: enlarge each photo to this side and paint it there (ganstyle and Magenta), then "
+                        "measure at --image-size; 512 = the picture a visitor gets (default: paint at --image-size)")
     p.add_argument("--image-size", type=int, default=HEADLINE_SIZE,
                    help="resolution every image is brought to before the metrics, probes included (default: "
                         f"{HEADLINE_SIZE}, the size people look at; the model's own resolution is an extra view)")

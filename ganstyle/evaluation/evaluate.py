@@ -42,6 +42,13 @@ Protocol (see docs in `evaluate`):
   of the style's train-split paintings, each first cut by `FRAME_MARGIN` on every side
   (printed frames carry no style), as the painter family's distillation does. The vectors
   are cached beside the features.
+- Paint side (transfer, `paint_side`): the validation photos are 256 px, so by default they are
+  painted at 256 px, a size no visitor's photo is painted at (the app paints at the photo's own
+  size, the comparison sheets at 512 px). With `paint_side` P every photo is first enlarged
+  (bicubic) to P x P, painted there by ganstyle and by Magenta alike, and the painting brought
+  back to R x R like every image: the figures of the picture a visitor gets at P px. Magenta
+  always paints at its fixed 384 px (`magenta.WORK_SIZE`) and rescales, so P moves its figures
+  little; ganstyle paints at P itself.
 """
 
 import datetime
@@ -52,13 +59,15 @@ import warnings
 from pathlib import Path
 
 import torch
+from PIL import Image
 from tqdm.auto import tqdm
 
 from ..data import find_style_folders
 from ..files import write_json
 from ..imageio import ImageError, open_image, resize_crop
 from ..nets.backbones import EfficientNetLite0Features, InceptionFeatures
-from ..nets.magenta import Magenta, runtime as magenta_runtime
+from ..inference.pipeline import MAX_SIDE, StylePipeline
+from ..nets.magenta import MIN_SIDE as MAGENTA_MIN_SIDE, Magenta, runtime as magenta_runtime
 from ..training.distill import FRAME_MARGIN
 from ..version import __version__
 from .feature_cache import MAGENTA_VECTOR_ID, FeatureCache, default_cache_dir, magenta_style_vectors
@@ -351,8 +360,13 @@ def _run_generation(ev: _Evaluator, samples, truncation, seed):
 
 # ---------------------------------------------------------------------- transfer
 def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, references, diversity_inputs,
-                  diversity_seeds, magenta, magenta_paintings):
+                  diversity_seeds, magenta, magenta_paintings, paint_side):
     pipe = ev.pipe
+
+    def canvas(photo):
+        """The photo as it is painted: enlarged to paint_side x paint_side, or as loaded (R x R)."""
+        return photo if paint_side is None else photo.resize((paint_side, paint_side), Image.Resampling.BICUBIC)
+
     if pipe.translator is None:
         raise ValueError("this model has no translator; use task='generation'")
     if source_style not in ev.val:
@@ -397,7 +411,7 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
         for i, photo in enumerate(tqdm(contents, desc=f"ganstyle -> {target}", leave=False,
                                        disable=not ev.progress)):
             k = diversity_seeds if i < groups else 1
-            images = [ev.fit(im) for im in pipe.transfer(photo, style=target, strength=strength,
+            images = [ev.fit(im) for im in pipe.transfer(canvas(photo), style=target, strength=strength,
                                                          seed=seed + i * diversity_seeds, n=k)]
             outputs.append(images[0])
             if i < groups:
@@ -421,7 +435,8 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
             for i, photo in enumerate(tqdm(contents, desc=f"magenta -> {target}", leave=False,
                                            disable=not ev.progress)):
                 order = [(i + j) % len(vectors) for j in range(len(vectors) if i < groups else 1)]
-                images = [ev.fit(stylizer.stylize(photo, vectors[r])) for r in order]
+                painted = canvas(photo)
+                images = [ev.fit(stylizer.stylize(painted, vectors[r])) for r in order]
                 outputs.append(images[0])
                 if i < groups and len(images) > 1:
                     variants.append(images)
@@ -434,7 +449,7 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
                 raise ValueError(f"style {target!r} has no readable train-split painting for Magenta's mean vector")
             vector_counts[target] = len(style_vectors)
             mean_vector = style_vectors.mean(0).numpy()
-            outputs = [ev.fit(stylizer.stylize(photo, mean_vector))
+            outputs = [ev.fit(stylizer.stylize(canvas(photo), mean_vector))
                        for photo in tqdm(contents, desc=f"magenta mean -> {target}", leave=False,
                                          disable=not ev.progress)]
             row = _transfer_row(ev, real_incep, target, outputs, [], content)
@@ -468,6 +483,10 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
         "settings": {"source_style": source_style, "content_images": len(contents),
                      "content_selection": f"{source_style} validation images, at most {samples} (fixed random "
                                           f"subset, seed {seed})",
+                     "paint_side": paint_side or ev.resolution,
+                     "painting": (f"each photo enlarged (bicubic) to {paint_side}x{paint_side}, painted there, the "
+                                  f"painting brought to {ev.resolution}x{ev.resolution}" if paint_side else
+                                  f"each photo painted at the evaluation resolution, {ev.resolution}x{ev.resolution}"),
                      "strength": strength, "seeds": f"photo i uses seeds {seed} + i*{diversity_seeds} onwards",
                      "diversity_inputs": groups, "diversity_seeds": diversity_seeds},
         "methods": method_notes,
@@ -519,7 +538,7 @@ def _transfer_row(ev, real_incep, target, outputs, variants, content: _Content):
 # ---------------------------------------------------------------------- entry points
 def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, truncation: float = 1.0,
              source_style: str = "photo", strength: float = 1.0, references: int = 3, diversity_inputs: int = 10,
-             diversity_seeds: int = 4, magenta: bool = True, magenta_paintings: int = None,
+             diversity_seeds: int = 4, magenta: bool = True, magenta_paintings: int = None, paint_side: int = None,
              image_size: int = HEADLINE_SIZE, probe_images: int = 200, kid_subsets: int = 100, device=None,
              batch_size: int = 16, cache_dir="auto", out=None, progress: bool = True, extractors: dict = None) -> dict:
     """Evaluate `model` (an export folder, Hub repo id or `StylePipeline`) on the dataset
@@ -533,6 +552,9 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
     magenta: run the Magenta baselines (given one painting, and given the painter's mean style
     vector); magenta_paintings: at most this many train paintings per style make the mean
     vector (a fixed random subset; None: all of them).
+    paint_side: transfer photos are enlarged to this side and painted there, by ganstyle and
+    Magenta alike, before their paintings are measured at `image_size` (512: what a visitor
+    gets; None: painted at `image_size`). See the protocol above.
     image_size: the resolution R every image is brought to first, `HEADLINE_SIZE` (256) by
     default; None: the model's training resolution.
     probe_images: at most this many train images per style fit the style-hit probe.
@@ -542,8 +564,6 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
     tensor, with optional `name`, `id`, `dim`, `input_size` attributes; for tests).
 
     Returns the result dict (the JSON layout; see `format_report` for a readable view)."""
-    from ..inference.pipeline import StylePipeline
-
     if task not in EVALUATIONS + ("all",):
         raise ValueError(f"task must be one of {', '.join(EVALUATIONS)} or all, got {task!r}")
     for name, value, low in (("samples", samples, MIN_SAMPLES), ("references", references, 1),
@@ -554,6 +574,10 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if diversity_seeds > 64:
         raise ValueError(f"diversity_seeds must be at most 64, got {diversity_seeds}")
+    if paint_side is not None and (isinstance(paint_side, bool) or not isinstance(paint_side, int)
+                                   or not MAGENTA_MIN_SIDE <= paint_side <= MAX_SIDE):
+        raise ValueError(f"paint_side must be an integer from {MAGENTA_MIN_SIDE} to {MAX_SIDE} (the largest "
+                         f"picture the pipeline paints), or None; got {paint_side!r}")
     pipe = model if isinstance(model, StylePipeline) else StylePipeline.from_pretrained(model, device=device)
     if task == "all":
         tasks = [t for t, c in (("generation", "generator"), ("transfer", "translator")) if getattr(pipe, c)]
@@ -611,7 +635,8 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
             result["generation"] = _run_generation(ev, samples, truncation, seed)
         else:
             result["transfer"] = _run_transfer(ev, samples, seed, source_style, strength, references,
-                                               diversity_inputs, diversity_seeds, magenta, magenta_paintings)
+                                               diversity_inputs, diversity_seeds, magenta, magenta_paintings,
+                                               paint_side)
     result["style_classifier"] = ev.classifier_infos.get("style")
     result["style_classifier_inception"] = ev.classifier_infos.get("inception")
     if ev.skipped:
@@ -790,7 +815,7 @@ def format_report(result: dict) -> str:
         if not block:
             continue
         settings = ", ".join(f"{k} {v}" for k, v in block["settings"].items() if k in (
-            "samples_per_style", "truncation", "source_style", "content_images", "strength"))
+            "samples_per_style", "truncation", "source_style", "content_images", "paint_side", "strength"))
         lines += ["", f"{task} at {size} px ({settings})"]
         lines += _transfer_lines(result, block) if task == "transfer" else _generation_lines(block)
         for method, note in block["methods"].items():

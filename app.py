@@ -375,12 +375,13 @@ def about_markdown(pipe, error, model_name) -> str:
 
 def resolution_text(pipe) -> str:
     """The sizes the model's networks work at, in words: generated images are drawn at the
-    generator's size (and shown larger), transfer paints at the photo's own size."""
+    generator's size (and shown larger); transfer paints at the photo's size up to the
+    translator's working side, and larger photos at that side, enlarged after."""
     parts = []
     if pipe.generator is not None:
         parts.append(f"generation at {pipe.generator_resolution} px (shown at {DISPLAY_SIZE} px)")
     if pipe.translator is not None:
-        parts.append(f"transfer trained at {pipe.translator_resolution} px")
+        parts.append(f"transfer trained at {pipe.translator_resolution} px, painted at up to {pipe.work_side} px")
     return ", ".join(parts)
 
 

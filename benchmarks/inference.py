@@ -16,11 +16,12 @@ style code is `T.style_code(torch.tensor([label]), torch.Generator().manual_seed
 
 * ganstyle `transfer()`: `StylePipeline.from_pretrained(folder).transfer(image, style=...,
   seed=0)`, PIL image in, PIL image out, end to end (decode, style code, translator, blend,
-  encode). The pipeline runs the translator on photos up to `work_side` (4x the training
-  resolution) at their own size; on larger ones it runs it at `work_side` and adds the
-  upsampled change to the full-size photo. So the Painter (trained at 256 px: work side 1024,
-  the largest output) paints at the output's full size at every S, while the 64 px
-  StyleTranslator runs at 256 px and above 256 px this is not the network at S.
+  encode). The pipeline runs the translator on photos up to `work_side` (the family's
+  `work_scale` x the training resolution) at their own size; on larger ones it runs it at
+  `work_side` and brings the result up: the Painter (trained at 256 px, work side 384)
+  paints a 512 px photo at 384 px and upsamples the painting, as Magenta's network paints
+  at its fixed 384 px; the 64 px StyleTranslator runs at 256 px and adds the upsampled
+  change to the full-size photo. So above the work side this is not the network at S.
 * ganstyle network: `T.translate(x, code)` on an S x S tensor under `torch.inference_mode`
   (the family's inference path). For families with a `fast_inference` switch
   (StyleTranslator): "after" = the default fast path (fast_translator.py), "before" = the
@@ -564,7 +565,7 @@ def main():
     translator_at = (f"runs the translator on the photo at its own size: working side {work_side} px, at least "
                      f"every size here" if work_side and work_side >= max(sizes) else
                      f"runs the translator at the photo's size up to its working side, {work_side} px, and above "
-                     f"it at {work_side} px, adding the upsampled change")
+                     f"it at {work_side} px, then brings the result up to the photo's size")
     if plain:
         equality = "Fast path equality (asserted): " + "; ".join(
             f"{s} px: network max |diff| {c['network_max_abs_diff']:.1e}, relative {c['network_max_rel_diff']:.1e} "

@@ -8,8 +8,8 @@ cell), truncation 0.7 as in the app. Transfer is shown by the comparison sheets
 (ganstyle/evaluation/comparison.py): the real photographs of examples/ (scikit-image sample
 data, never in the training data) at 512 px on the long side, each in every painter style,
 ganstyle beside Magenta, which is given each painter's mean style vector over the train-split
-paintings of `--paintings`. (The painter paints at the photo's own size, so a grid of 128 px
-thumbnails would show it at a scale it was never meant for.)
+paintings of `--paintings`. (The painter paints a photo at up to 384 px and enlarges the
+painting, so a grid of 128 px thumbnails would show it at a scale it was never meant for.)
 """
 
 import argparse

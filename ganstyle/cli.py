@@ -356,8 +356,8 @@ def _add_evaluate(sub):
                    help="train paintings per style whose Magenta style vectors are averaged for the magenta_mean "
                         "baseline (a fixed random subset; default: all; the vectors are cached)")
     p.add_argument("--paint-side", type=int, default=None,
-                   help="transfer: enlarge each photo to this side and paint it there (ganstyle and Magenta), then "
-                        "measure at --image-size; 512 = the picture a visitor gets (default: paint at --image-size)")
+                   help="transfer: enlarge each photo to this side and hand it to ganstyle and Magenta at that size, "
+                        "then measure at --image-size; 512 = the picture a visitor gets (default: --image-size)")
     p.add_argument("--image-size", type=int, default=HEADLINE_SIZE,
                    help="resolution every image is brought to before the metrics, probes included (default: "
                         f"{HEADLINE_SIZE}, the size people look at; the model's own resolution is an extra view)")

@@ -205,6 +205,38 @@ def test_transfer_downscales_large_inputs_to_max_side(pipe, size, expected):
     assert abs(out.width / out.height - size[0] / size[1]) < 0.01
 
 
+@pytest.mark.parametrize("keeps_photo_detail", [True, False])
+def test_transfer_above_the_working_side_paints_at_it(pipe, monkeypatch, keeps_photo_detail):
+    """A picture larger than `work_side` is translated at that side and brought back up: the
+    upsampled change added to the photo, or (a painter) the upsampled painting itself."""
+    translator = pipe.translator
+    monkeypatch.setattr(pipe, "work_side", 24)
+    monkeypatch.setattr(translator, "keeps_photo_detail", keeps_photo_detail)
+    sizes, translate = [], translator.translate
+    monkeypatch.setattr(translator, "translate", lambda x, code: sizes.append(tuple(x.shape[-2:])) or translate(x, code))
+    content = noise(96, 48)  # detail at every scale: the two ways of bringing it up differ
+    out = pil_to_tensor(pipe.transfer(content, style="circle", seed=2)[0])
+    assert sizes == [(12, 24)] and out.shape[-2:] == (48, 96)
+
+    photo = pil_to_tensor(content)[None]
+    small = F.interpolate(photo, size=(12, 24), mode="bilinear", antialias=True, align_corners=False)
+    code = translator.style_code(torch.tensor([pipe.styles.index("circle")]), torch.Generator().manual_seed(2))
+    with torch.inference_mode():
+        painted = translate(small, code)
+    expected = (photo + F.interpolate(painted - small, size=(48, 96), mode="bicubic", align_corners=False)
+                if keeps_photo_detail else F.interpolate(painted, size=(48, 96), mode="bicubic", align_corners=False))
+    assert (out - expected[0].clamp(-1, 1)).abs().max() <= 2 / 255 + 1e-6  # 8-bit rounding
+
+
+def test_the_painter_paints_at_one_and_a_half_times_its_training_resolution():
+    from ganstyle.nets.painter import Painter, PainterConfig
+
+    painter = Painter(PainterConfig(resolution=32, num_styles=2, channels=[8, 8, 8], residual_blocks=1,
+                                    full_channels=4, encoder_channels=[8], table_size=2))
+    pipe = StylePipeline(translator=painter, styles=["a", "b"], resolution=32)
+    assert pipe.work_side == 48 and not painter.keeps_photo_detail
+
+
 def test_transfer_reference_size_does_not_change_output_size(pipe):
     for ref in (noise(500, 40), noise(8, 8), gradient(33, 70)):
         assert pipe.transfer(noise(45, 67), reference=ref)[0].size == (45, 67)

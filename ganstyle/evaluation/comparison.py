@@ -201,8 +201,9 @@ def write_comparison(pipe, photos, out, model_name: str, size: int = 512, seed: 
     stylizer, reason = load_magenta() if magenta else (None, "--no-magenta")
     if stylizer is None and magenta:
         log(MAGENTA_MISSING.format(reason=reason))
-    caption = (f"ganstyle: model {model_name}, transfer with seed {seed}. Photographs resized to {size} px on the "
-               f"long side, and every cell shown at that size.")
+    caption = (f"ganstyle: model {model_name}, transfer with seed {seed}, painted at up to {pipe.work_side} px on the "
+               f"long side and enlarged. Photographs resized to {size} px on the long side, and every cell shown at "
+               f"that size.")
     vectors = None
     if stylizer is not None:
         cache = FeatureCache(default_cache_dir() if cache_dir == "auto" else cache_dir) if cache_dir else None

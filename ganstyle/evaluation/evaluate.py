@@ -45,10 +45,10 @@ Protocol (see docs in `evaluate`):
 - Paint side (transfer, `paint_side`): the validation photos are 256 px, so by default they are
   painted at 256 px, a size no visitor's photo is painted at (the app paints at the photo's own
   size, the comparison sheets at 512 px). With `paint_side` P every photo is first enlarged
-  (bicubic) to P x P, painted there by ganstyle and by Magenta alike, and the painting brought
-  back to R x R like every image: the figures of the picture a visitor gets at P px. Magenta
-  always paints at its fixed 384 px (`magenta.WORK_SIZE`) and rescales, so P moves its figures
-  little; ganstyle paints at P itself.
+  (bicubic) to P x P and handed at that size to ganstyle and to Magenta alike, and the
+  painting is brought back to R x R like every image: the figures of the picture a visitor
+  gets at P px. Each paints at its own working side and enlarges the painting to P: Magenta at
+  its fixed 384 px (`magenta.WORK_SIZE`), ganstyle's pipeline at up to `work_side`.
 """
 
 import datetime
@@ -484,9 +484,11 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
                      "content_selection": f"{source_style} validation images, at most {samples} (fixed random "
                                           f"subset, seed {seed})",
                      "paint_side": paint_side or ev.resolution,
-                     "painting": (f"each photo enlarged (bicubic) to {paint_side}x{paint_side}, painted there, the "
-                                  f"painting brought to {ev.resolution}x{ev.resolution}" if paint_side else
-                                  f"each photo painted at the evaluation resolution, {ev.resolution}x{ev.resolution}"),
+                     "painting": (f"each photo enlarged (bicubic) to {paint_side}x{paint_side} and handed to each "
+                                  f"method at that size, the painting brought to {ev.resolution}x{ev.resolution}"
+                                  if paint_side else f"each photo handed to each method at the evaluation resolution, "
+                                                     f"{ev.resolution}x{ev.resolution}"),
+                     "ganstyle_work_side": pipe.work_side,
                      "strength": strength, "seeds": f"photo i uses seeds {seed} + i*{diversity_seeds} onwards",
                      "diversity_inputs": groups, "diversity_seeds": diversity_seeds},
         "methods": method_notes,
@@ -552,9 +554,9 @@ def evaluate(model, data, task: str = "all", samples: int = 100, seed: int = 0, 
     magenta: run the Magenta baselines (given one painting, and given the painter's mean style
     vector); magenta_paintings: at most this many train paintings per style make the mean
     vector (a fixed random subset; None: all of them).
-    paint_side: transfer photos are enlarged to this side and painted there, by ganstyle and
-    Magenta alike, before their paintings are measured at `image_size` (512: what a visitor
-    gets; None: painted at `image_size`). See the protocol above.
+    paint_side: transfer photos are enlarged to this side and handed to ganstyle and Magenta
+    at it, before their paintings are measured at `image_size` (512: what a visitor gets;
+    None: handed over at `image_size`). See the protocol above.
     image_size: the resolution R every image is brought to first, `HEADLINE_SIZE` (256) by
     default; None: the model's training resolution.
     probe_images: at most this many train images per style fit the style-hit probe.

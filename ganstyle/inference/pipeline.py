@@ -45,9 +45,6 @@ MAX_SEED = 2**63 - 1
 """Largest seed (torch generators take 64-bit seeds); seed + n - 1 must not exceed it."""
 MAX_INVERSION_STEPS = 1000
 """Most optimization steps `invert` may take (each is one generator pass forward and back)."""
-WORK_SCALE = 4
-"""Transfer runs the translator at up to this multiple of its training resolution (long
-side); see `StylePipeline._translate`. Set `pipe.work_side` to change it per pipeline."""
 
 
 def _seed_generator(seed: int) -> torch.Generator:
@@ -150,7 +147,9 @@ class StylePipeline:
         """Side the generator draws at, and inversion targets are brought to."""
         self.translator_resolution = getattr(getattr(translator, "config", None), "resolution", resolution)
         """Side the translator was trained at: references are read at it."""
-        self.work_side = WORK_SCALE * self.translator_resolution
+        self.work_side = round(translator.work_scale * self.translator_resolution) if translator is not None else None
+        """Largest side the translator runs at (its family's `work_scale` x its training
+        resolution; see `_translate`). Set it to change it for this pipeline."""
 
     # ----------------------------------------------------------------- loading and saving
     @classmethod
@@ -370,16 +369,20 @@ class StylePipeline:
     @torch.inference_mode()
     def _translate(self, content, code):
         """Translate content of any size. Content larger than `work_side` is translated at
-        that size, and the change it makes is upsampled and added to the full-size content:
-        the style looks as it did in training and the photo's fine detail stays sharp."""
+        that size, so the style looks as it did in training whatever the picture's size, and
+        brought back up: for families that keep the photo's detail (`keeps_photo_detail`) the
+        change it makes is upsampled and added to the full-size content; otherwise (the
+        painter) the translation itself is upsampled, as Magenta's network does."""
         _, _, h, w = content.shape
         scale = self.work_side / max(h, w)
         if scale >= 1:
             return self.translator.translate(content, code)
         size = (max(8, round(h * scale)), max(8, round(w * scale)))
         small = F.interpolate(content, size=size, mode="bilinear", antialias=True, align_corners=False)
-        change = self.translator.translate(small, code) - small
-        return content + F.interpolate(change, size=(h, w), mode="bicubic", align_corners=False)
+        out = self.translator.translate(small, code)
+        if not self.translator.keeps_photo_detail:
+            return F.interpolate(out, size=(h, w), mode="bicubic", align_corners=False).clamp(-1, 1)
+        return content + F.interpolate(out - small, size=(h, w), mode="bicubic", align_corners=False)
 
     @torch.inference_mode()
     def transfer(self, image, style=None, reference=None, strength: float = 1.0, seed=None,

@@ -120,6 +120,16 @@ class Translator(PretrainedModule):
     """Whether `style_code_from_reference` needs the reference's style label (StarGAN v2's
     style encoder has one head per style); the pipeline detects it when not given."""
 
+    work_scale = 4.0
+    """The largest side the pipeline runs `translate` at, as a multiple of the training
+    resolution: a larger picture is translated at that side and brought back up (see
+    `StylePipeline._translate`)."""
+
+    keeps_photo_detail = True
+    """How a picture translated below its size is brought back up: True adds the upsampled
+    change to the full-size picture (the photo's fine detail stays sharp); False upsamples
+    the translation itself (a painting has no photo detail to keep)."""
+
     def style_code(self, labels: torch.Tensor, generator: torch.Generator = None) -> torch.Tensor:
         """Style codes of style labels (B,), random parts drawn from `generator`."""
         raise NotImplementedError(f"{type(self).__name__} does not implement style_code()")

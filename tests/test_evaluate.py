@@ -248,8 +248,8 @@ def test_bad_arguments_are_refused(setup):
                           progress=False, extractors=stub)
 
 
-def test_paint_side_paints_every_photo_at_that_size(setup, monkeypatch):
-    """With paint_side, ganstyle and Magenta paint each photo enlarged to that side; the
+def test_paint_side_hands_every_photo_over_at_that_size(setup, monkeypatch):
+    """With paint_side, ganstyle and Magenta are handed each photo enlarged to that side; the
     paintings are then measured at image_size like every image. Without it: at image_size."""
     from ganstyle.nets.magenta import Magenta
 

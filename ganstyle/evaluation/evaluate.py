@@ -43,8 +43,8 @@ Protocol (see docs in `evaluate`):
   (printed frames carry no style), as the painter family's distillation does. The vectors
   are cached beside the features.
 - Paint side (transfer, `paint_side`): the validation photos are 256 px, so by default they are
-  painted at 256 px, a size no visitor's photo is painted at (the app paints at the photo's own
-  size, the comparison sheets at 512 px). With `paint_side` P every photo is first enlarged
+  handed over at 256 px, a size no visitor's photo comes at (the app hands the pipeline the
+  photo at its own size up to 1024 px, the comparison sheets at 512 px). With `paint_side` P every photo is first enlarged
   (bicubic) to P x P and handed at that size to ganstyle and to Magenta alike, and the
   painting is brought back to R x R like every image: the figures of the picture a visitor
   gets at P px. Each paints at its own working side and enlarges the painting to P: Magenta at
@@ -364,7 +364,7 @@ def _run_transfer(ev: _Evaluator, samples, seed, source_style, strength, referen
     pipe = ev.pipe
 
     def canvas(photo):
-        """The photo as it is painted: enlarged to paint_side x paint_side, or as loaded (R x R)."""
+        """The photo as each method is handed it: enlarged to paint_side x paint_side, or as loaded (R x R)."""
         return photo if paint_side is None else photo.resize((paint_side, paint_side), Image.Resampling.BICUBIC)
 
     if pipe.translator is None:

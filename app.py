@@ -64,6 +64,10 @@ CONCURRENCY = int(os.environ.get("GANSTYLE_CONCURRENCY", "1"))
 ALL_STYLES = "All styles"
 BLEND = "Blend of styles"
 TARGET_STYLE, TARGET_REFERENCE, TARGET_BLEND = "Named style", "Reference image", BLEND
+BRUSHES = {"Broad": 2 / 3, "Medium": 1.0, "Fine": 4 / 3}
+"""Brush sizes of the transfer tab: the side a photo is painted at, as a multiple of the
+model's working side (the default painter: 256, 384 and 512 px). Broader strokes show less
+of the photo, finer ones more of it (the model card measures the trade)."""
 IMAGE_SOURCES = ["upload", "webcam", "clipboard"]
 """Where a photo or reference can come from: a file, the camera, or a pasted image."""
 EXAMPLE_CACHE = Path(os.environ.setdefault("GRADIO_EXAMPLES_CACHE", tempfile.mkdtemp(prefix="ganstyle-examples-")))
@@ -207,7 +211,7 @@ class StyleApp:
                 for image in images]
 
     @_user_errors("Style transfer")
-    def transfer(self, photo, target, style, reference, strength, preserve_color, seed, variants,
+    def transfer(self, photo, target, style, reference, strength, preserve_color, seed, variants, brush,
                  progress=gr.Progress(), *weights):
         """`weights`: one per style (the blend sliders), used when `target` is TARGET_BLEND."""
         pipe = self._pipeline()
@@ -218,7 +222,9 @@ class StyleApp:
             style = blend_weights(pipe.styles, weights) if target == TARGET_BLEND else style
             kwargs = dict(style=style, seed=seed, n=_whole(variants))
         progress(0, desc="Painting")
-        outputs = pipe.transfer(content, strength=strength, preserve_color=bool(preserve_color), **kwargs)
+        paint_side = min(MAX_SIDE, round(BRUSHES[brush] * pipe.work_side))
+        outputs = pipe.transfer(content, strength=strength, preserve_color=bool(preserve_color), paint_side=paint_side,
+                                **kwargs)
         gallery = [(self.files.save(image, "painted"), _caption(image) or "in the reference's style")
                    for image in outputs]
         return (self.files.save(content, "before", ".webp"), self.files.save(outputs[0], "after", ".webp")), gallery
@@ -514,13 +520,13 @@ def _transfer_examples(page: Page) -> list:
     if not paintings:
         return []
     photos = [e for e in examples["photos"] if not e["file"].startswith("ref-")][:6]
-    rows = [[e["path"], TARGET_STYLE, paintings[i % len(paintings)], None, 1.0, False, i, 2] + zeros
-            for i, e in enumerate(photos)]
+    rows = [[e["path"], TARGET_STYLE, paintings[i % len(paintings)], None, 1.0, False, i, 2,
+             "Broad" if i == len(photos) - 1 else "Medium"] + zeros for i, e in enumerate(photos)]
     if rows and examples["references"]:
-        rows.append([rows[0][0], TARGET_REFERENCE, paintings[0], examples["references"][0]["path"], 0.8, False, 0, 1]
-                    + zeros)
+        rows.append([rows[0][0], TARGET_REFERENCE, paintings[0], examples["references"][0]["path"], 0.8, False, 0, 1,
+                     "Medium"] + zeros)
     if rows and len(paintings) > 1:
-        rows.append([rows[min(1, len(rows) - 1)][0], TARGET_BLEND, paintings[0], None, 1.0, False, 1, 2]
+        rows.append([rows[min(1, len(rows) - 1)][0], TARGET_BLEND, paintings[0], None, 1.0, False, 1, 2, "Medium"]
                     + example_weights(page.styles, page.blend))
     return rows
 
@@ -544,6 +550,9 @@ def transfer_tab(page: Page) -> None:
                 seed = seed_box("randomize_transfer_seed")
                 variants = gr.Slider(1, MAX_VARIANTS, value=2, step=1, label="Variants",
                                      info="different seeds of the style")
+                brush = guard_choice(gr.Radio(list(BRUSHES), value="Medium", label="Brush",
+                                              info="broad: larger strokes, softer, less of the photo; fine: sharper, more of it",
+                                              elem_id="transfer-brush"))
                 button = gr.Button("Repaint", variant="primary", interactive=page.has("translator"))
             with gr.Column(scale=2):
                 slider = gr.ImageSlider(label="Before / after", type="filepath", max_height=520, interactive=False,
@@ -555,7 +564,7 @@ def transfer_tab(page: Page) -> None:
                                  gr.update(visible=t != TARGET_REFERENCE), gr.update(visible=t != TARGET_REFERENCE),
                                  gr.update(visible=t == TARGET_BLEND)],
                       target, [style, reference, seed, variants, blend], api_name="transfer_target", queue=False)
-        inputs = [photo, target, style, reference, strength, colors, seed, variants, *weights]
+        inputs = [photo, target, style, reference, strength, colors, seed, variants, brush, *weights]
         button.click(h.transfer, inputs, [slider, gallery], api_name="transfer", **page.events)
         gallery.select(h.compare_variant, slider, slider, api_name="compare_variant", api_visibility="private",
                        queue=False)

@@ -171,9 +171,10 @@ def _shorten(value, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
-def guard_choice(component: gr.Dropdown) -> gr.Dropdown:
-    """Gradio's own refusal of a value outside the choices quotes the value whole and logs a
-    traceback (a 100 kB "style" was logged twice); this one is short and logs nothing."""
+def guard_choice(component: gr.Dropdown | gr.Radio) -> gr.Dropdown | gr.Radio:
+    """A Dropdown or Radio whose refusal of a value outside the choices is short and logs
+    nothing (Gradio's own quotes the value whole and logs a traceback: a 100 kB "style" was
+    logged twice)."""
     read = component.preprocess
 
     def preprocess(payload):

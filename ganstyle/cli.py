@@ -157,7 +157,7 @@ def _run_transfer(args):
     pipe = _load(args)
     images = pipe.transfer(args.image, style=style, reference=args.reference, strength=args.strength,
                            seed=args.seed, preserve_color=args.preserve_color, n=args.n,
-                           reference_style=args.reference_style)
+                           reference_style=args.reference_style, paint_side=args.paint_side)
     target = _style_prefix(args.style) if args.style is not None else f"like-{Path(args.reference).stem}"
     _save_all(images, Path(args.out), f"{Path(args.image).stem}-{target}")
 
@@ -187,6 +187,8 @@ def _run_transfer_video(args, style):
 
     if args.n != 1:
         raise ValueError("-n: a clip is painted once (one style code for every frame); leave -n out")
+    if args.paint_side is not None:
+        raise ValueError("--paint-side is for photos; a clip's frames are painted at up to --max-side")
     out = Path(args.out)
     if out.suffix.lower() not in ("", ".mp4") or (out.suffix and out.is_dir()):
         raise ValueError(f"--out {out}: a painted clip is written as .mp4; give a .mp4 file or a folder")
@@ -280,6 +282,10 @@ def _add_inference(sub):
     p.add_argument("--strength", type=float, default=1.0)
     p.add_argument("--preserve-color", action="store_true")
     p.add_argument("-n", type=int, default=1, help="number of variants (named style only; not for clips)")
+    p.add_argument("--paint-side", type=int, default=None,
+                   help="brush size (photos): a photo larger than this is painted at this long side and enlarged; "
+                        "smaller gives broader strokes (default: the model's working side, 384 for the default "
+                        "painter)")
     p.add_argument("--max-side", type=int, default=512, help="video: long side of the painted frames (16-1024)")
     p.add_argument("--out", default="outputs", help="folder, or a file (.png for a photo, .mp4 for a clip)")
     p.set_defaults(run=_run_transfer)

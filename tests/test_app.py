@@ -91,7 +91,7 @@ def test_generate_one_style(client):
 
 def test_transfer_named_style(client, pipe):
     (before, after), variants = client.predict(handle_file(PHOTO), "Named style", "triangle", None, 0.8, False, 3, 2,
-                                               api_name="/transfer")
+                                               "Medium", api_name="/transfer")
     assert _close(_open(before), _open(PHOTO)), "the slider (lossy WebP) shows the photo as 'before'"
     assert _open(after).size == (384, 288)
     assert [v["caption"] for v in variants] == ["triangle · seed 3", "triangle · seed 4"]
@@ -100,9 +100,26 @@ def test_transfer_named_style(client, pipe):
         assert _same(_open(item["image"]), want)
 
 
+def test_transfer_brush_sizes(client, pipe):
+    """The Brush paints at 2/3, 1 or 4/3 of the model's working side: what the pipeline gives
+    with that paint_side; a brush outside the list gets a short message."""
+    import app
+
+    for brush in ("Broad", "Fine"):
+        _, variants = client.predict(handle_file(PHOTO), "Named style", "triangle", None, 1.0, False, 3, 1, brush,
+                                     api_name="/transfer")
+        side = round(app.BRUSHES[brush] * pipe.work_side)
+        want = pipe.transfer(str(PHOTO), style="triangle", seed=3, paint_side=side)[0]
+        assert _same(_open(variants[0]["image"]), want)
+        assert not _same(want, pipe.transfer(str(PHOTO), style="triangle", seed=3)[0])
+    with pytest.raises(AppError, match=r"Brush: 'Huge' is not in the list of choices \(Broad, Medium, Fine\)"):
+        client.predict(handle_file(PHOTO), "Named style", "triangle", None, 1.0, False, 3, 1, "Huge",
+                       api_name="/transfer")
+
+
 def test_transfer_reference_and_colours(client):
     (_, after), variants = client.predict(handle_file(PHOTO), "Reference image", "circle", handle_file(REFERENCE),
-                                          1.0, True, 0, 4, api_name="/transfer")
+                                          1.0, True, 0, 4, "Medium", api_name="/transfer")
     assert len(variants) == 1, "a reference gives one result whatever the variant count"
     assert _open(after).size == (384, 288)
 
@@ -114,7 +131,7 @@ def test_large_photos_are_downscaled(client, tmp_path):
     big = tmp_path / "big.png"
     Image.new("RGB", (MAX_SIDE + 200, (MAX_SIDE + 200) * 3 // 4), (90, 140, 200)).save(big)
     (before, after), variants = client.predict(handle_file(big), "Named style", "circle", None, 1.0, False, 0, 1,
-                                               api_name="/transfer")
+                                               "Medium", api_name="/transfer")
     assert _open(variants[0]["image"]).size == (MAX_SIDE, MAX_SIDE * 3 // 4)
     assert _open(before).size == _open(after).size == (MAX_SIDE, MAX_SIDE * 3 // 4)
     frames, _, _ = client.predict("circle", 0, None, "square", 0, None, handle_file(big), 2, 0.7,
@@ -184,7 +201,7 @@ def test_generate_and_transfer_a_three_style_blend(client, pipe):
                                                      "circle=0.5,square=0.3,triangle=0.2 · seed 5"]
     assert all(_same(_open(item["image"]), image) for item, image in zip(gallery, expected))
     (_, after), variants = client.predict(handle_file(PHOTO), "Blend of styles", "circle", None, 1.0, False, 2, 1,
-                                          0.2, 0.0, 0.8, api_name="/transfer")
+                                          "Medium", 0.2, 0.0, 0.8, api_name="/transfer")
     assert variants[0]["caption"] == "circle=0.2,triangle=0.8 · seed 2"
     assert _same(_open(variants[0]["image"]), pipe.transfer(PHOTO, style={"circle": 0.2, "triangle": 0.8}, seed=2)[0])
     with pytest.raises(AppError, match="Move at least one style slider above 0"):
@@ -347,7 +364,7 @@ def test_images_by_url_are_refused_before_any_download(client):
     """Gradio would fetch an http(s) URL whole, with no size limit, before the app's checks."""
     url = "http://127.0.0.1:9/huge.png"  # port 9 (discard): nothing would answer anyway
     image = json.dumps({"path": url, "url": url, "meta": {"_type": "gradio.FileData"}})
-    body = f'{{"data": [{image}, "Named style", "circle", null, 1.0, false, 0, 1, 0, 0, 0]}}'  # + the blend sliders
+    body = f'{{"data": [{image}, "Named style", "circle", null, 1.0, false, 0, 1, "Medium", 0, 0, 0]}}'  # + brush, blend sliders
     answer = _raw_call(client.src, "transfer", body)
     assert "event: error" in answer and "Photo: images given by URL are not fetched by this app" in answer, answer
 

@@ -134,6 +134,16 @@ def test_transfer_keeps_the_photo_size(capsys, tiny_dir, pipe, photo, tmp_path):
     assert same(opened(out), pipe.transfer(photo, style="square", seed=1, strength=0.6)[0])
 
 
+def test_transfer_paint_side_is_the_brush_size(capsys, tiny_dir, pipe, photo, tmp_path):
+    out = tmp_path / "broad.png"
+    code, _, err = cli(capsys, "transfer", photo, "--model", tiny_dir, "--style", "square", "--seed", 1,
+                       "--paint-side", 64, "--out", out)
+    assert code == 0, err
+    assert opened(out).size == (301, 173)
+    assert same(opened(out), pipe.transfer(photo, style="square", seed=1, paint_side=64)[0])
+    assert not same(opened(out), pipe.transfer(photo, style="square", seed=1)[0])
+
+
 def test_transfer_variants_go_to_a_folder(capsys, tiny_dir, pipe, photo, tmp_path):
     code, _, _ = cli(capsys, "transfer", photo, "--model", tiny_dir, "--style", "circle", "-n", 2, "--seed", 4,
                      "--preserve-color", "--out", tmp_path / "variants")
@@ -244,6 +254,7 @@ BAD = [  # (command line after the command name, what the message must say)
     ("transfer", ["{photo}", "--reference", "{tmp}/gone.png"], "gone.png"),
     ("transfer", ["{notimage}", "--style", "circle"], "not an image"),
     ("transfer", ["{photo}", "--style", "circle", "-n", 0], "n must be between"),
+    ("transfer", ["{photo}", "--style", "circle", "--paint-side", 4], "paint_side must be between 8 and 1024, got 4"),
     ("interpolate", ["circle", "square", "--steps", 1], "steps must be between 2 and 64"),
     ("interpolate", ["circle", "cubism"], "unknown style 'cubism'"),
     ("interpolate", ["circle", "square", "--out", "{tmp}/anim.avi"], ".gif or .mp4"),

@@ -228,6 +228,21 @@ def test_transfer_above_the_working_side_paints_at_it(pipe, monkeypatch, keeps_p
     assert (out - expected[0].clamp(-1, 1)).abs().max() <= 2 / 255 + 1e-6  # 8-bit rounding
 
 
+def test_paint_side_is_the_brush_size(pipe, monkeypatch):
+    """transfer(paint_side=S) paints a picture larger than S at S on its long side; the
+    default is the pipeline's working side; out-of-range sides are refused."""
+    sizes, translate = [], pipe.translator.translate
+    monkeypatch.setattr(pipe.translator, "translate", lambda x, code: sizes.append(tuple(x.shape[-2:]))
+                        or translate(x, code))
+    content = noise(96, 48)
+    broad = pipe.transfer(content, style="circle", seed=2, paint_side=32)[0]
+    default = pipe.transfer(content, style="circle", seed=2)[0]
+    assert sizes == [(16, 32), (48, 96)] and broad.size == default.size == (96, 48)
+    assert np.abs(np.asarray(broad, float) - np.asarray(default, float)).mean() > 1
+    for bad, exc in ((7, ValueError), (MAX_SIDE + 1, ValueError), (32.0, TypeError), (True, TypeError)):
+        user_error(exc, "paint_side must be", pipe.transfer, content, style="circle", paint_side=bad)
+
+
 def test_the_painter_paints_at_one_and_a_half_times_its_training_resolution():
     from ganstyle.nets.painter import Painter, PainterConfig
 

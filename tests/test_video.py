@@ -198,3 +198,7 @@ def test_cli_paints_a_clip_with_a_progress_bar(pipe, clip, tmp_path, capsys, tin
         main(["transfer", str(clip), "--style", "square", "-n", "2", "--model", str(tiny_dir),
               "--out", str(tmp_path / "x.mp4")])
     assert exit_.value.code == 2 and "a clip is painted once" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["transfer", str(clip), "--style", "square", "--paint-side", "64", "--model", str(tiny_dir),
+              "--out", str(tmp_path / "x.mp4")])
+    assert exit_.value.code == 2 and "--paint-side is for photos" in capsys.readouterr().err

@@ -367,14 +367,15 @@ class StylePipeline:
         return int(self.style_classifier(features).argmax(1)[0])
 
     @torch.inference_mode()
-    def _translate(self, content, code):
-        """Translate content of any size. Content larger than `work_side` is translated at
-        that size, so the style looks as it did in training whatever the picture's size, and
+    def _translate(self, content, code, paint_side=None):
+        """Translate content of any size. Content larger than `paint_side` (default
+        `work_side`) is translated at that size, so the style looks as it did in training
+        whatever the picture's size, and
         brought back up: for families that keep the photo's detail (`keeps_photo_detail`) the
         change it makes is upsampled and added to the full-size content; otherwise (the
         painter) the translation itself is upsampled, as Magenta's network does."""
         _, _, h, w = content.shape
-        scale = self.work_side / max(h, w)
+        scale = (paint_side or self.work_side) / max(h, w)
         if scale >= 1:
             return self.translator.translate(content, code)
         size = (max(8, round(h * scale)), max(8, round(w * scale)))
@@ -386,7 +387,7 @@ class StylePipeline:
 
     @torch.inference_mode()
     def transfer(self, image, style=None, reference=None, strength: float = 1.0, seed=None,
-                 preserve_color: bool = False, n: int = 1, reference_style=None):
+                 preserve_color: bool = False, n: int = 1, reference_style=None, paint_side: int = None):
         """Repaint `image` (path, PIL image, bytes or array; any size and mode) in a style.
 
         Target: `style` (a name; `n` diverse variants from seeds seed..seed+n-1) or
@@ -396,15 +397,20 @@ class StylePipeline:
         average of their style codes (weights normalized to sum to 1; see blend.py). `strength` in [0, 1] blends from the content (0) to the
         full style (1); `preserve_color` keeps the content's colours and takes only the
         style's light and texture. Outputs keep the input's size and aspect ratio, downscaled
-        to at most MAX_SIDE (1024) on the long side."""
+        to at most MAX_SIDE (1024) on the long side. `paint_side` (8 to MAX_SIDE) is the brush
+        size: a picture larger than it is painted at that long side and enlarged (default
+        `work_side`, 384 px for the default painter); smaller gives broader strokes and less
+        of the photo, larger finer strokes and more of it."""
         strength = _check_fraction("strength", strength)
         n = _check_count("n", n)
+        if paint_side is not None:
+            paint_side = _check_count("paint_side", paint_side, 8, MAX_SIDE)
         entries, seed, name = self._check_target(style, reference, seed, n)
         content_image, content = self._content_tensor(image)
         codes = self._target_codes(entries, reference, reference_style, seed, n)
         outputs = []
         for i, code in enumerate(codes):
-            result = self._paint(content_image, content, code, strength, preserve_color)
+            result = self._paint(content_image, content, code, strength, preserve_color, paint_side)
             if entries is not None:
                 result.info.update(seed=seed + i, style=name)
             outputs.append(result)
@@ -464,9 +470,11 @@ class StylePipeline:
             codes.append(parts[0] if len(parts) == 1 else T.blend_style_codes(parts, [w for _, w in entries]))
         return codes
 
-    def _paint(self, content_image, content, code, strength: float, preserve_color: bool) -> Image.Image:
-        """`content` (its PIL image and (1, 3, H, W) tensor) translated with style `code`."""
-        out = self._translate(content, code)
+    def _paint(self, content_image, content, code, strength: float, preserve_color: bool,
+               paint_side=None) -> Image.Image:
+        """`content` (its PIL image and (1, 3, H, W) tensor) translated with style `code`, at
+        up to `paint_side` (default `work_side`)."""
+        out = self._translate(content, code, paint_side)
         result = tensor_to_pil((content + strength * (out - content))[0])
         return keep_colors(content_image, result) if preserve_color else result
 

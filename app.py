@@ -550,9 +550,9 @@ def transfer_tab(page: Page) -> None:
                 seed = seed_box("randomize_transfer_seed")
                 variants = gr.Slider(1, MAX_VARIANTS, value=2, step=1, label="Variants",
                                      info="different seeds of the style")
-                brush = guard_choice(gr.Radio(list(BRUSHES), value="Medium", label="Brush",
-                                              info="broad: larger strokes, softer, less of the photo; fine: sharper, more of it",
-                                              elem_id="transfer-brush"))
+                brush = guard_choice(gr.Radio(
+                    list(BRUSHES), value="Medium", label="Brush", elem_id="transfer-brush",
+                    info="broad: larger strokes, softer, less of the photo; fine: sharper, more of it"))
                 button = gr.Button("Repaint", variant="primary", interactive=page.has("translator"))
             with gr.Column(scale=2):
                 slider = gr.ImageSlider(label="Before / after", type="filepath", max_height=520, interactive=False,

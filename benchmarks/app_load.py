@@ -137,7 +137,8 @@ def request_kinds(styles: list) -> dict:
         return ("All styles", rng.randrange(10_000), 0.7, 4)
 
     def transfer(rng):
-        return (handle_file(PHOTO), "Named style", rng.choice(styles), None, 0.8, False, rng.randrange(10_000), 2)
+        return (handle_file(PHOTO), "Named style", rng.choice(styles), None, 0.8, False, rng.randrange(10_000), 2,
+                "Medium")
 
     def interpolate(rng):
         return (rng.choice(styles), rng.randrange(10_000), None, rng.choice(styles), rng.randrange(10_000), None,

@@ -270,7 +270,8 @@ def test_paint_side_hands_every_photo_over_at_that_size(setup, monkeypatch):
     enlarged = result["transfer"]
     methods = {"ganstyle", "magenta"} if HAVE_MAGENTA else {"ganstyle"}
     assert {size for _, size in painted} == {(96, 96)} and {m for m, _ in painted} == methods
-    assert enlarged["settings"]["paint_side"] == 96 and "enlarged (bicubic) to 96x96" in enlarged["settings"]["painting"]
+    assert enlarged["settings"]["paint_side"] == 96
+    assert "enlarged (bicubic) to 96x96" in enlarged["settings"]["painting"]
     assert enlarged["settings"]["ganstyle_work_side"] == pipe.work_side
     assert "transfer at 40 px (source_style circle, content_images 4, paint_side 96," in format_report(result)
     row = enlarged["styles"]["square"]["methods"]["ganstyle"]

@@ -213,7 +213,8 @@ def test_transfer_above_the_working_side_paints_at_it(pipe, monkeypatch, keeps_p
     monkeypatch.setattr(pipe, "work_side", 24)
     monkeypatch.setattr(translator, "keeps_photo_detail", keeps_photo_detail)
     sizes, translate = [], translator.translate
-    monkeypatch.setattr(translator, "translate", lambda x, code: sizes.append(tuple(x.shape[-2:])) or translate(x, code))
+    monkeypatch.setattr(translator, "translate",
+                        lambda x, code: sizes.append(tuple(x.shape[-2:])) or translate(x, code))
     content = noise(96, 48)  # detail at every scale: the two ways of bringing it up differ
     out = pil_to_tensor(pipe.transfer(content, style="circle", seed=2)[0])
     assert sizes == [(12, 24)] and out.shape[-2:] == (48, 96)

@@ -44,11 +44,12 @@ Protocol (see docs in `evaluate`):
   are cached beside the features.
 - Paint side (transfer, `paint_side`): the validation photos are 256 px, so by default they are
   handed over at 256 px, a size no visitor's photo comes at (the app hands the pipeline the
-  photo at its own size up to 1024 px, the comparison sheets at 512 px). With `paint_side` P every photo is first enlarged
-  (bicubic) to P x P and handed at that size to ganstyle and to Magenta alike, and the
-  painting is brought back to R x R like every image: the figures of the picture a visitor
-  gets at P px. Each paints at its own working side and enlarges the painting to P: Magenta at
-  its fixed 384 px (`magenta.WORK_SIZE`), ganstyle's pipeline at up to `work_side`.
+  photo at its own size up to 1024 px, the comparison sheets at 512 px). With `paint_side` P
+  every photo is first enlarged (bicubic) to P x P and handed at that size to ganstyle and to
+  Magenta alike, and the painting is brought back to R x R like every image: the figures of
+  the picture a visitor gets at P px. Each paints at its own working side and enlarges the
+  painting to P: Magenta at its fixed 384 px (`magenta.WORK_SIZE`), ganstyle's pipeline at up
+  to `work_side`.
 """
 
 import datetime

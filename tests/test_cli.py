@@ -125,23 +125,16 @@ def test_generate_uses_the_default_model_or_its_shipped_copy(capsys, tiny_dir, p
 
 
 # ----------------------------------------------------------------------------- transfer
-def test_transfer_keeps_the_photo_size(capsys, tiny_dir, pipe, photo, tmp_path):
+@pytest.mark.parametrize("flag, kwargs", [("--strength", {"strength": 0.6}), ("--paint-side", {"paint_side": 64})])
+def test_transfer_keeps_the_photo_size(capsys, tiny_dir, pipe, photo, tmp_path, flag, kwargs):
+    """The photo's size is kept; --strength and --paint-side (the brush size) reach the pipeline."""
     out = tmp_path / "styled.png"
     code, _, err = cli(capsys, "transfer", photo, "--model", tiny_dir, "--style", "square", "--seed", 1,
-                       "--strength", 0.6, "--out", out)
+                       flag, *kwargs.values(), "--out", out)
     assert code == 0, err
     assert opened(out).size == (301, 173)
-    assert same(opened(out), pipe.transfer(photo, style="square", seed=1, strength=0.6)[0])
-
-
-def test_transfer_paint_side_is_the_brush_size(capsys, tiny_dir, pipe, photo, tmp_path):
-    out = tmp_path / "broad.png"
-    code, _, err = cli(capsys, "transfer", photo, "--model", tiny_dir, "--style", "square", "--seed", 1,
-                       "--paint-side", 64, "--out", out)
-    assert code == 0, err
-    assert opened(out).size == (301, 173)
-    assert same(opened(out), pipe.transfer(photo, style="square", seed=1, paint_side=64)[0])
-    assert not same(opened(out), pipe.transfer(photo, style="square", seed=1)[0])
+    assert same(opened(out), pipe.transfer(photo, style="square", seed=1, **kwargs)[0])
+    assert not same(opened(out), pipe.transfer(photo, style="square", seed=1)[0])  # the flag made a difference
 
 
 def test_transfer_variants_go_to_a_folder(capsys, tiny_dir, pipe, photo, tmp_path):

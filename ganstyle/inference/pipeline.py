@@ -370,10 +370,10 @@ class StylePipeline:
     def _translate(self, content, code, paint_side=None):
         """Translate content of any size. Content larger than `paint_side` (default
         `work_side`) is translated at that size, so the style looks as it did in training
-        whatever the picture's size, and
-        brought back up: for families that keep the photo's detail (`keeps_photo_detail`) the
-        change it makes is upsampled and added to the full-size content; otherwise (the
-        painter) the translation itself is upsampled, as Magenta's network does."""
+        whatever the picture's size, and brought back up: for families that keep the photo's
+        detail (`keeps_photo_detail`) the change it makes is upsampled and added to the
+        full-size content; otherwise (the painter) the translation itself is upsampled, as
+        Magenta's network does."""
         _, _, h, w = content.shape
         scale = (paint_side or self.work_side) / max(h, w)
         if scale >= 1:

@@ -28,13 +28,13 @@ PINNED = {
         "generate": "01ddbb403db01d8cac8b230f55774fb9ef5e1eab733336ee4cb3eaa4ee1ec594",
         "generate_random": "f1664658000724f8bf1d743f00b7ca177a2bb56ca9b00c30a38734826f8a4b9d",
         "interpolate": "7c18e8bf0bab5eea94d195a4ffd800b12bb0896f82a490ca7406caddddec7f1c",
-        "interpolate_transfer": "cbf8eb5b2bc77f7a3b5c4b428398cf9f34258cf12dc568d9ad06df7e4cae055c",
+        "interpolate_transfer": "0a77166df257bdf3d27dc982c7411ebe9c60f7e1e3927bbb395d754c415d78c0",
         "mix": "08dabb65799f6e914286002faae6c748fce39fc49a1ad9753f8cd31b7bbd562d",
-        "transfer_large": "c49081fb4a13dc726c64558d3a4af1328bd57968fee08bf6204b0305bbc8a27c",
-        "transfer_preserve_color": "6ec801cc0f9d021de78a4d2c84c41bda523cc65c98d70dc7b5e37a27fab9d970",
+        "transfer_large": "756ca48941256b2219435c1d16236509fd974a6ff42c44b575eefb594e464476",
+        "transfer_preserve_color": "edf0a96114bf6ab29a26c2338ae9d628b5aa43fa612ff617f5d41fb46bf1d2e7",
         "transfer_reference": "51c5c9906bfdb1f8fe7c428462e3d8d6dce428c732d6bf72027ec63c8cc0a450",
         "transfer_reference_detected": "51c5c9906bfdb1f8fe7c428462e3d8d6dce428c732d6bf72027ec63c8cc0a450",
-        "transfer_style": "2f0b325ac3a8df7c9f5220ccfc462223c1296278e9946a126f057c78cb34ac2e",
+        "transfer_style": "31b7498225196c54644f1b335ccfa79c878d05f1786316f38d0c6626b60d41e4",
     },
 }
 

@@ -218,10 +218,9 @@ class Painter(Translator):
     """It learned its brushwork from the teacher's pairs painted at 1.5x the training
     resolution (256 px photos enlarged to 384): a larger picture is painted at that side and
     the painting enlarged, as Magenta paints at its fixed 384 px. Painted at the picture's own
-    size instead, its strokes shrink with the picture and the photo shows through (the
-    validation photos at 512 px, `ganstyle evaluate --paint-side 512`: style-hit 0.70 / 0.74
-    and photo share 0.13 / 0.08 by the two probes, against 0.76 / 0.78 and 0.09 / 0.05 painted
-    at 384; at 1024 px, 0.44 / 0.53 and 0.31 / 0.19; model card)."""
+    size instead, its strokes shrink with the picture and the photo shows through: measured
+    with `ganstyle evaluate --paint-side`, see the model card's "The size a photo is painted
+    at"."""
     keeps_photo_detail = False
 
     def __init__(self, config: PainterConfig):
